@@ -1,0 +1,238 @@
+"""The tables Touchpoint keeps, as typed SQLAlchemy 2.x models.
+
+Natural keys (emails, external ids, account/day/metric) are unique so imports and the ingest API can
+upsert: sending the same data twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import JSONType, UTCDateTime, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(enum.StrEnum):
+    CSM = "csm"
+    CS_MANAGER = "cs_manager"
+    CX = "cx"
+    ADMIN = "admin"
+
+
+class LifecycleStage(enum.StrEnum):
+    ONBOARDING = "onboarding"
+    ADOPTING = "adopting"
+    MATURE = "mature"
+    RENEWING = "renewing"
+    CHURNED = "churned"
+
+
+class SurveyKind(enum.StrEnum):
+    NPS = "nps"
+    CSAT = "csat"
+    CES = "ces"
+
+
+class MilestoneKind(enum.StrEnum):
+    KICKOFF = "kickoff"
+    TECHNICAL_SETUP = "technical_setup"
+    FIRST_VALUE = "first_value"
+    GO_LIVE = "go_live"
+    QBR = "qbr"
+    RENEWAL = "renewal"
+    OTHER = "other"
+
+
+class FollowUpKind(enum.StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    QBR = "qbr"
+    NOTE = "note"
+
+
+class FollowUpStatus(enum.StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class Band(enum.StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    UNKNOWN = "unknown"
+
+
+def _enum_values(e: type[enum.StrEnum]) -> list[str]:
+    return [m.value for m in e]
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    manager_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    slack_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    teams_user_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    manager: Mapped[Person | None] = relationship(remote_side=[id], lazy="raise")
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (
+        Index("ix_account_owner_id_renewal_date", "owner_id", "renewal_date"),
+        Index("ix_account_renewal_date", "renewal_date"),
+        # name_key is the case- and accent-free name; text_pattern_ops lets PostgreSQL use it for LIKE 'x%'.
+        Index("ix_account_name_key", "name_key", postgresql_ops={"name_key": "text_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(64))
+    arr: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(20))
+    contract_start: Mapped[date | None] = mapped_column(Date)
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[Person | None] = relationship(lazy="raise")
+
+
+class UsageMetric(Base):
+    """One number per account, day and metric (long format); the primary key is the natural key."""
+
+    __tablename__ = "usage_metric"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class SurveyResponse(Base):
+    __tablename__ = "survey_response"
+    __table_args__ = (Index("ix_survey_response_account_id_submitted_at", "account_id", "submitted_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    respondent_email: Mapped[str | None] = mapped_column(String(320))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # external_id when the source gave one, else a digest of account, kind, respondent and time:
+    # the key re-imports upsert on.
+    natural_key: Mapped[str] = mapped_column(String(160), unique=True)
+
+
+class Milestone(Base):
+    __tablename__ = "milestone"
+    __table_args__ = (
+        UniqueConstraint("account_id", "name"),
+        Index("ix_milestone_due_date", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default=MilestoneKind.OTHER.value)
+    due_date: Mapped[date] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        Index("ix_follow_up_account_id_created_at", "account_id", "created_at"),
+        Index("ix_follow_up_status_due_date", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=FollowUpStatus.OPEN.value)
+    snoozed_until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HealthSnapshot(Base):
+    """One health result per account per day; score is NULL when there was too little data to score."""
+
+    __tablename__ = "health_snapshot"
+    __table_args__ = (Index("ix_health_snapshot_day_band", "day", "band"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float)
+    components: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what to which object, when, and from where."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_object", "object_type", "object_id"),
+        Index("ix_audit_event_at", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    actor_label: Mapped[str] = mapped_column(String(200))
+    platform: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)

@@ -1,0 +1,120 @@
+"""Shared fixtures: a migrated, empty database per test, on SQLite always and on PostgreSQL when
+``TOUCHPOINT_TEST_DATABASE_URL`` names a server (each run creates and drops its own database there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Base
+
+PG_ENV = "TOUCHPOINT_TEST_DATABASE_URL"
+
+
+def _async_pg_url(raw: str) -> str:
+    url = make_url(raw)
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+asyncpg")
+    return url.render_as_string(hide_password=False)
+
+
+async def _create_pg_database(server_url: str, name: str) -> None:
+    admin = Database(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+
+
+async def _drop_pg_database(server_url: str, name: str) -> None:
+    admin = Database(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+async def _migrate(url: str) -> None:
+    db = Database(url)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str | None]:
+    """A fresh, migrated PostgreSQL database for this run, or None when no server is configured."""
+    raw = os.environ.get(PG_ENV)
+    if not raw:
+        yield None
+        return
+    server_url = _async_pg_url(raw)
+    name = f"touchpoint_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_create_pg_database(server_url, name))
+    except Exception as exc:  # a configured server that cannot be reached is a failure, not a skip
+        pytest.fail(f"{PG_ENV} is set but the PostgreSQL server cannot be used: {exc}", pytrace=False)
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_migrate(url))
+    yield url
+    asyncio.run(_drop_pg_database(server_url, name))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies, so migrations run once per session."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+async def _truncate_all(db: Database) -> None:
+    tables = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_url: str | None
+) -> AsyncIterator[Database]:
+    """A migrated, empty database: a copy of the SQLite template, or the run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        path = tmp_path / "touchpoint.db"
+        shutil.copyfile(sqlite_template, path)
+        database = Database(f"sqlite+aiosqlite:///{path}")
+    else:
+        if postgres_url is None:
+            pytest.skip(f"PostgreSQL tests need {PG_ENV}")
+        database = Database(postgres_url)
+        await _truncate_all(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Database]:
+    """Only SQLite, for tests about behaviour that does not depend on the backend."""
+    path = tmp_path / "touchpoint.db"
+    shutil.copyfile(sqlite_template, path)
+    database = Database(f"sqlite+aiosqlite:///{path}")
+    try:
+        yield database
+    finally:
+        await database.dispose()
