@@ -1,0 +1,43 @@
+"""What every CLI command shares: opening the configured database (migrated first) and running async code."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot.settings import get_settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+T = TypeVar("T")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a command's async body to completion."""
+    return asyncio.run(coro)
+
+
+@asynccontextmanager
+async def open_database(url: str | None = None, *, migrate: bool = True) -> AsyncIterator[Database]:
+    """The configured database, with migrations applied first (every command that needs it does this)."""
+    db = Database(url or get_settings().database_url)
+    try:
+        if migrate:
+            await upgrade(db)
+        yield db
+    finally:
+        await db.dispose()
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` to stderr and return the Exit to raise: ``raise fail("...")``."""
+    err_console.print(message, style="red", markup=False, highlight=False)
+    return typer.Exit(code)
