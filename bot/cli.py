@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Annotated
+
 import typer
 
 from bot import __version__
-from bot.cli_support import console, open_database, run
+from bot.cli_demo import demo_data_command
+from bot.cli_health import health_app
+from bot.cli_import import import_command
+from bot.cli_support import console, fail, open_database, run
+from bot.settings import get_settings
 
 app = typer.Typer(
     name="touchpoint",
     help="Touchpoint: a Customer Success and Customer Experience assistant for Slack and Microsoft Teams.",
     no_args_is_help=True,
     add_completion=False,
+    # Locals in a traceback could include tokens or survey comments: never print them.
+    pretty_exceptions_show_locals=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(health_app, name="health")
+app.command("import")(import_command)
+app.command("demo-data")(demo_data_command)
 
 
 @app.command()
@@ -33,3 +45,39 @@ def db_upgrade() -> None:
 
     run(body())
     console.print("Database is up to date.")
+
+
+@app.command("console")
+def console_command(
+    as_email: Annotated[
+        str | None,
+        typer.Option("--as", help="Email of the person to act as (default: TOUCHPOINT_CONSOLE_AS)."),
+    ] = None,
+) -> None:
+    """Talk to Touchpoint in the terminal, as a registered person. Reads piped commands too."""
+    from adapters.console.main import run_console
+
+    settings = get_settings()
+    email = as_email or settings.console_as
+    if not email:
+        raise fail("Who are you? Use --as EMAIL (a person imported into Touchpoint).")
+
+    async def body() -> int:
+        async with open_database() as db:
+            return await run_console(db, settings, email)
+
+    code = run(body())
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command("summary")
+def summary_command() -> None:
+    """Print a portfolio summary: accounts by health band, ARR by band, red accounts renewing soon."""
+    from bot.cli_summary import print_summary
+
+    async def body() -> None:
+        async with open_database() as db:
+            await print_summary(db, today=date.today())
+
+    run(body())

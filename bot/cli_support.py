@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from bot.log import configure as configure_logging
 from bot.settings import get_settings
 from storage.db import Database
 from storage.migrate import upgrade
@@ -21,7 +22,9 @@ err_console = Console(stderr=True)
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a command's async body to completion."""
+    """Run a command's async body to completion, with logging set up from the settings."""
+    settings = get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
     return asyncio.run(coro)
 
 
@@ -39,5 +42,5 @@ async def open_database(url: str | None = None, *, migrate: bool = True) -> Asyn
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` to stderr and return the Exit to raise: ``raise fail("...")``."""
-    err_console.print(message, style="red", markup=False, highlight=False)
+    err_console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
     return typer.Exit(code)

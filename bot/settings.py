@@ -33,8 +33,15 @@ class Settings(BaseSettings):
         description="Health model and routing rules; built-in defaults apply when the file is absent.",
     )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_json: bool | None = Field(
+        default=None,
+        description="JSON log lines (true), readable ones (false); default: JSON unless on a terminal.",
+    )
     default_timezone: str = Field(
         default="UTC", description="Time zone for people imported without one, and for 'today'."
+    )
+    console_as: str | None = Field(
+        default=None, description="Email of the person `touchpoint console` acts as when --as is not given."
     )
 
 

@@ -54,13 +54,15 @@ async def upsert(
         update = [c for c in columns if c not in key]
     dialect = session.get_bind().dialect.name
     insert_fn: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # One compiled statement executed for many parameter sets (executemany) is an order of magnitude
+    # faster than a multi-row VALUES statement rebuilt for every batch.
+    statement = insert_fn(table)
+    if update:
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: statement.excluded[name] for name in update},
+        )
+    else:
+        statement = statement.on_conflict_do_nothing(index_elements=list(key))
     for chunk in batches(rows, len(columns)):
-        statement = insert_fn(table).values(list(chunk))
-        if update:
-            statement = statement.on_conflict_do_update(
-                index_elements=list(key),
-                set_={name: statement.excluded[name] for name in update},
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=list(key))
-        await session.execute(statement)
+        await session.execute(statement, list(chunk))

@@ -55,16 +55,23 @@ async def test_upsert_updates_by_natural_key(db: Database) -> None:
         s.add(Account(external_id="A1", name="Acme", name_key="acme", owner_id=pid))
     async with db.transaction() as s:
         account_id = (await s.execute(select(Account.id))).scalar_one()
-        rows = [{"account_id": account_id, "day": date(2026, 1, d), "metric": "active_users", "value": d}
-                for d in range(1, 11)]
+        rows = [
+            {"account_id": account_id, "day": date(2026, 1, d), "metric": "active_users", "value": d}
+            for d in range(1, 11)
+        ]
         await upsert(s, UsageMetric, rows, key=["account_id", "day", "metric"])
     async with db.transaction() as s:
-        await upsert(s, UsageMetric, [{"account_id": account_id, "day": date(2026, 1, 1),
-                                       "metric": "active_users", "value": 99.0}],
-                     key=["account_id", "day", "metric"])
+        await upsert(
+            s,
+            UsageMetric,
+            [{"account_id": account_id, "day": date(2026, 1, 1), "metric": "active_users", "value": 99.0}],
+            key=["account_id", "day", "metric"],
+        )
     async with db.sessions() as s:
         count = (await s.execute(select(func.count()).select_from(UsageMetric))).scalar_one()
-        first = (await s.execute(select(UsageMetric.value).where(UsageMetric.day == date(2026, 1, 1)))).scalar_one()
+        first = (
+            await s.execute(select(UsageMetric.value).where(UsageMetric.day == date(2026, 1, 1)))
+        ).scalar_one()
     assert count == 10
     assert first == 99.0
 

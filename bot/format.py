@@ -1,0 +1,88 @@
+"""How numbers, dates and bands read in chat. One place, so Slack, Teams and the console agree."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from storage.models import Band
+
+BAND_MARK = {
+    Band.GREEN: "🟢",
+    Band.YELLOW: "🟡",
+    Band.RED: "🔴",
+    Band.UNKNOWN: "⚪",
+}
+
+
+def band_mark(band: Band | str) -> str:
+    try:
+        return BAND_MARK[Band(band)]
+    except ValueError:
+        return BAND_MARK[Band.UNKNOWN]
+
+
+def score_text(score: float | None) -> str:
+    return "n/a" if score is None else f"{score:.0f}"
+
+
+def trend_text(change: float | None, days: int) -> str:
+    """ "▼ 12 in 7 days", "▲ 3 in 30 days", "= in 7 days"; empty when there is nothing to compare with."""
+    if change is None:
+        return ""
+    rounded = round(change)
+    if rounded == 0:
+        return f"= in {days} days"
+    arrow = "▲" if rounded > 0 else "▼"
+    return f"{arrow} {abs(rounded)} in {days} days"
+
+
+def trend_arrow(change: float | None) -> str:
+    if change is None or round(change) == 0:
+        return ""
+    return f"▲{round(change)}" if change > 0 else f"▼{abs(round(change))}"
+
+
+def money(amount: Decimal | float | int | None) -> str:
+    """Compact currency: $950, $12.5k, $1.2M."""
+    if amount is None:
+        return "n/a"
+    value = float(amount)
+    if abs(value) >= 1_000_000:
+        return f"${value / 1_000_000:.1f}M"
+    if abs(value) >= 10_000:
+        return f"${value / 1_000:.0f}k"
+    if abs(value) >= 1_000:
+        return f"${value / 1_000:.1f}k"
+    return f"${value:,.0f}"
+
+
+def day_text(day: date | None) -> str:
+    return "n/a" if day is None else f"{day:%a %d %b %Y}"
+
+
+def days_until_text(day: date, today: date) -> str:
+    delta = (day - today).days
+    if delta == 0:
+        return "today"
+    if delta == 1:
+        return "tomorrow"
+    if delta > 0:
+        return f"in {delta} days"
+    if delta == -1:
+        return "1 day ago"
+    return f"{-delta} days ago"
+
+
+def ago_text(moment: datetime | date | None, today: date) -> str:
+    if moment is None:
+        return "never"
+    day = moment.date() if isinstance(moment, datetime) else moment
+    return days_until_text(day, today)
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in "..." when cut."""
+    if len(text) <= limit:
+        return text
+    return text[: max(0, limit - 3)].rstrip() + "..."

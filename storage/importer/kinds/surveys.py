@@ -1,0 +1,88 @@
+"""``surveys``: NPS, CSAT and CES answers.
+
+Re-imports upsert on ``natural_key``: ``ext:<external_id>`` when the source gave an id, otherwise
+``auto:<sha1>`` of account external id, kind, respondent email and the UTC submission time, so the same
+answer exported twice is recognised even without an id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.importer import fields as f
+from storage.importer.base import ImportOptions, Kind, Record
+from storage.importer.errors import FieldProblem
+from storage.importer.lookups import account_field
+from storage.importer.write import Tally, table_of, upsert_rows
+from storage.models import SurveyKind, SurveyResponse
+
+TABLE = table_of(SurveyResponse)
+KEY = ("natural_key",)
+UPDATABLE = ("account_id", "kind", "score", "comment", "respondent_email", "submitted_at", "external_id")
+AUTO_KEY_COLUMNS = "account_external_id, kind, respondent_email, submitted_at"
+
+# The scale of each survey kind, inclusive.
+SCALES: dict[str, tuple[int, int]] = {
+    SurveyKind.NPS.value: (0, 10),
+    SurveyKind.CSAT.value: (1, 5),
+    SurveyKind.CES.value: (1, 7),
+}
+
+
+def natural_key(account_external_id: str, record: Mapping[str, Any]) -> str:
+    """The key a survey answer is upserted on (see the module docstring)."""
+    external_id = record.get("external_id")
+    if external_id:
+        return f"ext:{external_id}"
+    parts = (
+        account_external_id,
+        record["kind"],
+        record.get("respondent_email") or "",
+        record["submitted_at"].isoformat(),
+    )
+    return "auto:" + hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()
+
+
+class SurveysKind(Kind):
+    name = "surveys"
+    required = ("account_external_id", "kind", "score", "submitted_at")
+    optional = ("comment", "respondent_email", "external_id")
+
+    @classmethod
+    async def load(cls, session: AsyncSession, options: ImportOptions) -> Self:
+        account = await account_field(session)
+        return cls(
+            (
+                account,
+                f.Field("kind", f.choice(list(SCALES), "survey kind")),
+                f.Field("score", f.whole_number),
+                f.Field("comment", str, required=False),
+                f.Field("respondent_email", f.email, required=False),
+                f.Field("submitted_at", f.iso_datetime),
+                f.Field("external_id", f.text(128), required=False),
+            )
+        )
+
+    def validate(self, row: Mapping[str, object]) -> Record | list[FieldProblem]:
+        result = super().validate(row)
+        if isinstance(result, dict):
+            result["natural_key"] = natural_key(str(row["account_external_id"]).strip(), result)
+        return result
+
+    def complete(self, values: Record) -> Record | list[FieldProblem]:
+        low, high = SCALES[values["kind"]]
+        if not low <= values["score"] <= high:
+            return [("score", f"{values['kind']} score must be {low} to {high}, not {values['score']}")]
+        return values
+
+    def keys(self, record: Record) -> list[tuple[str, str]]:
+        key: str = record["natural_key"]
+        return [("external_id" if key.startswith("ext:") else AUTO_KEY_COLUMNS, key)]
+
+    async def write(self, session: AsyncSession, records: Sequence[Record], present: frozenset[str]) -> Tally:
+        tally, _ = await upsert_rows(session, TABLE, records, key=KEY, update=UPDATABLE)
+        return tally

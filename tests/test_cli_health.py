@@ -1,0 +1,130 @@
+"""``touchpoint health recompute`` and ``touchpoint health show`` on a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import func, select
+from typer.testing import CliRunner, Result
+
+from bot.cli_health import health_app
+from bot.settings import get_settings
+from storage.db import Database
+from storage.models import Account, HealthSnapshot
+from tests.test_health_recompute import D, add_accounts, ago, seed_trend_account
+
+app = typer.Typer()
+app.add_typer(health_app, name="health")
+runner = CliRunner()
+
+
+@pytest.fixture
+def database(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A SQLite file with two accounts (one with data, one without) that the CLI is pointed at."""
+    path = tmp_path / "touchpoint.db"
+    shutil.copyfile(sqlite_template, path)
+    url = f"sqlite+aiosqlite:///{path}"
+
+    async def seed() -> None:
+        db = Database(url)
+        try:
+            first, _second = await add_accounts(db, 2)
+            await seed_trend_account(db, first)
+            async with db.transaction() as s:
+                account = await s.get(Account, first)
+                assert account is not None
+                account.name, account.name_key = "Société Générale", "societe generale"
+        finally:
+            await db.dispose()
+
+    asyncio.run(seed())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TOUCHPOINT_DATABASE_URL", url)
+    monkeypatch.setenv("TOUCHPOINT_CONFIG_FILE", str(tmp_path / "touchpoint.toml"))
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def invoke(*args: str) -> Result:
+    return runner.invoke(app, ["health", *args], env={"COLUMNS": "200"})
+
+
+def snapshot_count(url: str) -> int:
+    async def count() -> int:
+        db = Database(url)
+        try:
+            async with db.sessions() as s:
+                return (await s.execute(select(func.count()).select_from(HealthSnapshot))).scalar_one()
+        finally:
+            await db.dispose()
+
+    return asyncio.run(count())
+
+
+def test_recompute_one_day(database: str) -> None:
+    result = invoke("recompute", "--day", D.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "Health recomputed for 2 accounts on 2026-03-31: green 1, unknown 1." in result.output
+    assert snapshot_count(database) == 2
+    assert invoke("recompute", "--day", D.isoformat()).exit_code == 0
+    assert snapshot_count(database) == 2
+
+
+def test_recompute_backfill(database: str) -> None:
+    result = invoke("recompute", "--since", ago(7).isoformat(), "--day", D.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "8 days, 2026-03-24 to 2026-03-31" in result.output
+    assert snapshot_count(database) == 16
+
+
+def test_show_by_external_id_with_trend_and_drivers(database: str) -> None:
+    assert invoke("recompute", "--since", ago(30).isoformat(), "--day", D.isoformat()).exit_code == 0
+    result = invoke("show", "A0", "--day", D.isoformat())
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Société Générale (A0), health on 2026-03-31: 83.1 green" in out
+    assert "Confidence 60%; change vs 7 days ago -1.9, vs 30 days ago -6.9." in out
+    assert "license utilisation" in out and "80% of licensed seats active" in out
+    assert "no data" in out and "no NPS answers in 90 days" in out
+    assert "Pulling the score down:" in out
+    assert "1. engagement recency (58.3, costs 7.0 points): no follow-up logged in 40 days" in out
+
+
+def test_show_by_name_ignores_case_and_accents(database: str) -> None:
+    result = invoke("show", "SOCIETE generale", "--day", D.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "Société Générale (A0)" in result.output
+    assert "No snapshot stored for that day: computed now" in result.output
+
+
+def test_show_without_enough_data(database: str) -> None:
+    result = invoke("show", "Account 1", "--day", D.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "unknown (not enough data: no component has data)" in result.output
+
+
+def test_show_unknown_account(database: str) -> None:
+    result = invoke("show", "Nobody Inc")
+    assert result.exit_code == 1
+    assert "No account with external id or name 'Nobody Inc'." in result.output
+
+
+def test_invalid_configuration_is_reported(database: str, tmp_path: Path) -> None:
+    (tmp_path / "touchpoint.toml").write_text("[health.weights]\nnpz = 5\n")
+    result = invoke("recompute", "--day", D.isoformat())
+    assert result.exit_code == 1
+    assert "health.weights.npz: unknown component" in result.output
+    assert snapshot_count(database) == 0
+
+
+def test_invalid_dates(database: str) -> None:
+    assert invoke("recompute", "--day", "2026-02-30").exit_code == 2
+    reversed_range = invoke("recompute", "--since", D.isoformat(), "--day", ago(1).isoformat())
+    assert reversed_range.exit_code == 1
+    assert "--since 2026-03-31 is after --day 2026-03-30." in reversed_range.output
