@@ -1,0 +1,45 @@
+"""What a handler can reach: the database, the clock, settings and shared caches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.health_model import HealthModel, load_health_model
+from bot.lookup import AccountIndex
+from bot.settings import Settings
+from bot.types import Actor
+from storage.db import Database
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class BotContext:
+    db: Database
+    settings: Settings
+    clock: Callable[[], datetime] = _utcnow
+    health_model: HealthModel | None = None
+    accounts: AccountIndex = field(init=False)
+    # The actions the running bot answers, so replies only offer buttons that work.
+    registry_actions: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.accounts = AccountIndex(self.db)
+        if self.health_model is None:
+            self.health_model = load_health_model(self.settings.config_file)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self, actor: Actor | None = None) -> date:
+        """Today in the actor's time zone (or the default zone): due dates are calendar days for people."""
+        zone = actor.timezone if actor is not None else self.settings.default_timezone
+        try:
+            return self.now().astimezone(ZoneInfo(zone)).date()
+        except (KeyError, ValueError):
+            return self.now().astimezone(ZoneInfo(self.settings.default_timezone)).date()

@@ -1,0 +1,69 @@
+"""One grammar for every way in: ``/cs account acme``, ``@Touchpoint account acme``, ``account acme``.
+
+Adapters strip their own wrapping (a slash command's name, a mention) with :func:`parse`, which also
+accepts the wrapped forms so that any of them typed anywhere means the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+# Leading "/cs", Slack's "<@U123ABC>" or "<@U123|name>", Teams' "<at>Touchpoint</at>",
+# or a plain "@Touchpoint".
+_WRAPPING = re.compile(
+    r"^\s*(?:/cs\b|<@[A-Z0-9]+(?:\|[^>]*)?>|<at>[^<]*</at>|@touchpoint\b)[\s:,]*",
+    re.IGNORECASE,
+)
+
+ALIASES = {
+    "health": "account",
+    "acct": "account",
+    "card": "account",
+    "followup": "followups",
+    "follow-ups": "followups",
+    "milestone": "milestones",
+    "renewal": "renewals",
+    "?": "help",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    command: str
+    args: tuple[str, ...]
+    share: bool
+    text: str
+
+
+def _split(text: str) -> list[str]:
+    """Words, keeping "quoted phrases" together; an unbalanced quote is treated as a plain character."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def strip_wrapping(text: str) -> str:
+    """Remove any leading slash command or bot mentions (repeated ones too)."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = _WRAPPING.sub("", text, count=1)
+    return text.strip()
+
+
+def parse(text: str) -> ParsedCommand:
+    """Parse a typed command. An empty text means ``help``; a trailing ``share`` is a flag, not an
+    argument."""
+    body = strip_wrapping(text.replace("\u00a0", " "))
+    words = _split(body)
+    if not words:
+        return ParsedCommand(command="help", args=(), share=False, text="")
+    share = len(words) > 1 and words[-1].lower() == "share"
+    if share:
+        words = words[:-1]
+    command = words[0].lower()
+    command = ALIASES.get(command, command)
+    return ParsedCommand(command=command, args=tuple(words[1:]), share=share, text=body)

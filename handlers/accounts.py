@@ -1,0 +1,336 @@
+"""Account commands: the account card, ``my``, ``risk`` and ``renewals``."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from bot.context import BotContext
+from bot.errors import BadArguments, NotFound
+from bot.format import (
+    band_mark,
+    day_text,
+    days_until_text,
+    money,
+    score_text,
+    trend_arrow,
+    trend_text,
+    truncate,
+)
+from bot.health_service import AccountHealth, latest_health
+from bot.lookup import LookupResult
+from bot.paging import paginate
+from bot.registry import Registry
+from bot.types import Actions, Block, Button, Context, Divider, Fields, Header, Reply, Request, Response, Text
+from storage import queries
+from storage.models import Band
+from storage.queries import AccountRow
+
+OPEN_ACTION = "account.open"
+RISK_FALL_POINTS = 10.0
+RISK_FALL_DAYS = 30
+NPS_LABEL = {range(0, 7): "detractor", range(7, 9): "passive", range(9, 11): "promoter"}
+
+
+def register(registry: Registry) -> None:
+    registry.command(
+        "account", usage="account NAME|ID", summary="the account card: health, why, what is next"
+    )(account_command)
+    registry.action(OPEN_ACTION)(open_account_action)
+    registry.command("my", usage="my [red|yellow|green]", summary="your accounts, worst health first")(
+        my_command
+    )
+    registry.command("risk", usage="risk [SEGMENT]", summary="red and falling accounts, ARR at risk")(
+        risk_command
+    )
+    registry.command("renewals", usage="renewals [DAYS=90]", summary="upcoming renewals with health")(
+        renewals_command
+    )
+
+
+# ------------------------------------------------------------------------------------------- the card
+
+
+async def account_command(ctx: BotContext, request: Request) -> Response:
+    if not request.args:
+        raise BadArguments("Which account? Try `account acme` or `account ACME-001`.")
+    found = await ctx.accounts.find(request.arg_text)
+    if found.match is None:
+        return choice_reply(found)
+    return await account_card(ctx, request, found.match.id)
+
+
+async def open_account_action(ctx: BotContext, request: Request) -> Response:
+    account_id = payload_int(request, "account_id")
+    return await account_card(ctx, request, account_id)
+
+
+def payload_int(request: Request, key: str) -> int:
+    try:
+        return int(request.payload[key])  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        raise BadArguments("That button is missing what it refers to. Run the command again.") from None
+
+
+def choice_reply(found: LookupResult) -> Reply:
+    """Several close matches become buttons; none gives the nearest names."""
+    if found.candidates:
+        buttons = tuple(
+            Button(label=truncate(ref.name, 75), action=OPEN_ACTION, payload={"account_id": ref.id})
+            for ref in found.candidates
+        )
+        text = f"Several accounts match “{found.query}”. Which one?"
+        return Reply(summary=text, blocks=(Text(text), Actions(buttons)))
+    nearest = ", ".join(ref.name for ref in found.nearest)
+    message = f"No account matches “{found.query}”."
+    if nearest:
+        message += f" Nearest names: {nearest}."
+    raise NotFound(message)
+
+
+async def account_card(ctx: BotContext, request: Request, account_id: int) -> Reply:
+    today = ctx.today(request.actor)
+    async with ctx.db.sessions() as session:
+        account = await queries.account_by_id(session, account_id)
+        if account is None:
+            raise NotFound("That account no longer exists.")
+        milestones = await queries.open_milestones(session, today=today, account_id=account_id)
+        follow_ups = await queries.open_follow_ups(session, today=today, account_id=account_id)
+        surveys = await queries.latest_surveys(session, account_id, ["nps", "csat"])
+        touch = await queries.last_touch(session, account_id)
+    health = (await latest_health(ctx.db, [account_id], today, model=ctx.health_model)).get(account_id)
+
+    blocks: list[Block] = [Header(account.name)]
+    blocks.append(Text(health_line(health)))
+    if health is not None and health.drivers:
+        blocks.append(Text("**Why:** " + "; ".join(d.reason for d in health.drivers)))
+    elif health is not None and health.reason:
+        blocks.append(Text(f"_{health.reason}_"))
+    blocks.append(Fields(account_fields(account, today)))
+
+    overdue = [m for m in milestones if m.due_date < today]
+    upcoming = [m for m in milestones if m.due_date >= today]
+    lines = [f"🔺 {m.name}: overdue {(today - m.due_date).days} days" for m in overdue[:3]]
+    lines += [
+        f"▫️ {m.name}: {days_until_text(m.due_date, today)} ({day_text(m.due_date)})" for m in upcoming[:2]
+    ]
+    if lines:
+        blocks.append(Text("**Milestones**\n" + "\n".join(lines)))
+    if follow_ups:
+        shown = [
+            f"• {truncate(f.next_step or f.summary, 120)}"
+            + (f" (due {days_until_text(f.due_date, today)})" if f.due_date else "")
+            for f in follow_ups[:3]
+        ]
+        more = f"\n…and {len(follow_ups) - 3} more" if len(follow_ups) > 3 else ""
+        blocks.append(Text(f"**Open follow-ups ({len(follow_ups)})**\n" + "\n".join(shown) + more))
+    survey_lines = [survey_line(s) for s in surveys.values()]
+    if survey_lines:
+        blocks.append(Text("**Latest feedback**\n" + "\n".join(survey_lines)))
+    context = [
+        f"Last touch: {touch.kind} {days_ago(touch.created_at, today)}"
+        + (f" by {touch.author_name}" if touch.author_name else "")
+        if touch
+        else "Last touch: none logged"
+    ]
+    context.append(f"ID {account.external_id}")
+    if health is not None and health.score is not None:
+        context.append(f"Confidence {health.confidence:.0%}")
+    blocks.append(Context(tuple(context)))
+    blocks.append(Divider())
+    blocks.append(Actions(card_buttons(ctx, account.id)))
+    summary = f"{account.name}: health {score_text(health.score if health else None)}"
+    return Reply(summary=summary, blocks=tuple(blocks), shared=request.share)
+
+
+def card_buttons(ctx: BotContext, account_id: int) -> tuple[Button, ...]:
+    """The card's buttons; a button appears only when the action behind it exists."""
+    wanted = (
+        ("Log follow-up", "followup.open_form", "primary"),
+        ("Milestones", "milestones.of_account", None),
+        ("Send feedback to CX", "feedback.open_form", None),
+    )
+    return tuple(
+        Button(label=label, action=action, payload={"account_id": account_id}, style=style)  # type: ignore[arg-type]
+        for label, action, style in wanted
+        if action in ctx.registry_actions
+    )
+
+
+def health_line(health: AccountHealth | None) -> str:
+    if health is None or health.score is None:
+        return f"{band_mark(Band.UNKNOWN)} **Health: not enough data**"
+    trends = ", ".join(t for t in (trend_text(health.trend_7, 7), trend_text(health.trend_30, 30)) if t)
+    line = f"{band_mark(health.band)} **Health {score_text(health.score)} ({health.band.value})**"
+    return f"{line}  {trends}" if trends else line
+
+
+def account_fields(account: AccountRow, today: date) -> tuple[tuple[str, str], ...]:
+    renewal = "n/a"
+    if account.renewal_date is not None:
+        renewal = f"{day_text(account.renewal_date)} ({days_until_text(account.renewal_date, today)})"
+    return (
+        ("ARR", money(account.arr)),
+        ("Segment", " / ".join(x for x in (account.segment, account.tier) if x) or "n/a"),
+        ("Stage", account.lifecycle_stage or "n/a"),
+        ("Owner", account.owner_name or "unassigned"),
+        ("Renewal", renewal),
+    )
+
+
+def survey_line(survey: queries.LatestSurvey) -> str:
+    label = survey.kind.upper()
+    detail = ""
+    if survey.kind == "nps":
+        detail = next((f" ({name})" for span, name in NPS_LABEL.items() if survey.score in span), "")
+    comment = f" “{truncate(survey.comment, 200)}”" if survey.comment else ""
+    return f"{label} {survey.score}{detail}{comment}"
+
+
+def days_ago(moment: object, today: date) -> str:
+    from datetime import datetime
+
+    if isinstance(moment, datetime):
+        return days_until_text(moment.date(), today)
+    if isinstance(moment, date):
+        return days_until_text(moment, today)
+    return ""
+
+
+# --------------------------------------------------------------------------------------------- lists
+
+
+def list_line(account: AccountRow, health: AccountHealth | None, today: date) -> str:
+    score = health.score if health else None
+    band = health.band if health else Band.UNKNOWN
+    parts = [f"{band_mark(band)} **{account.name}** {score_text(score)}"]
+    arrow = trend_arrow(health.trend_7 if health else None)
+    if arrow:
+        parts[0] += f" {arrow}"
+    parts.append(money(account.arr))
+    if account.renewal_date is not None and account.renewal_date >= today:
+        parts.append(f"renews {days_until_text(account.renewal_date, today)}")
+    if health is not None and health.drivers:
+        parts.append(health.drivers[0].reason)
+    return " · ".join(parts)
+
+
+def worst_first(item: tuple[AccountRow, AccountHealth | None]) -> tuple[int, float, str]:
+    account, health = item
+    if health is None or health.score is None:
+        return (1, 0.0, account.name)
+    return (0, health.score, account.name)
+
+
+async def my_command(ctx: BotContext, request: Request) -> Response:
+    band_filter = request.args[0].lower() if request.args else None
+    if band_filter not in (None, "red", "yellow", "green"):
+        raise BadArguments("Use `my`, `my red`, `my yellow` or `my green`.")
+    assert request.actor.person_id is not None
+    today = ctx.today(request.actor)
+    async with ctx.db.sessions() as session:
+        accounts = await queries.accounts_owned_by(session, request.actor.person_id)
+    if not accounts:
+        return Reply(summary="You own no accounts.", blocks=(Text("You own no accounts in Touchpoint."),))
+    health = await latest_health(ctx.db, [a.id for a in accounts], today, model=ctx.health_model)
+    items = sorted(((a, health.get(a.id)) for a in accounts), key=worst_first)
+    if band_filter:
+        items = [(a, h) for a, h in items if h is not None and h.band.value == band_filter]
+    title = f"Your {band_filter} accounts" if band_filter else "Your accounts"
+    if not items:
+        return Reply(summary=f"{title}: none.", blocks=(Text(f"{title}: none right now."),))
+    return list_reply(request, title, items, today)
+
+
+def list_reply(
+    request: Request,
+    title: str,
+    items: list[tuple[AccountRow, AccountHealth | None]],
+    today: date,
+    *,
+    extra_context: tuple[str, ...] = (),
+) -> Reply:
+    page = paginate(items, request)
+    blocks: list[Block] = [Header(title)]
+    blocks.append(Text("\n".join(list_line(a, h, today) for a, h in page.items)))
+    blocks.append(Context((page.caption, *extra_context)))
+    buttons = [
+        Button(label=truncate(a.name, 75), action=OPEN_ACTION, payload={"account_id": a.id})
+        for a, _ in page.items[:4]
+    ]
+    if page.more:
+        buttons = [*buttons[:4], page.more]
+    if buttons:
+        blocks.append(Actions(tuple(buttons)))
+    return Reply(
+        summary=f"{title}: {page.caption}",
+        blocks=tuple(blocks),
+        shared=request.share,
+        replace=page.offset > 0,
+    )
+
+
+async def risk_command(ctx: BotContext, request: Request) -> Response:
+    segment = request.arg_text.strip() or None
+    today = ctx.today(request.actor)
+    async with ctx.db.sessions() as session:
+        day = await queries.latest_snapshot_day(session, today)
+        if day is None:
+            return Reply(summary="No health data yet.", blocks=(Text("No health has been computed yet."),))
+        ids = await queries.at_risk_account_ids(
+            session, day, fall_points=RISK_FALL_POINTS, fall_days=RISK_FALL_DAYS, segment=segment
+        )
+        accounts = await queries.accounts_by_ids(session, ids)
+    scope = f" in {segment}" if segment else ""
+    if not ids:
+        text = f"No red or falling accounts{scope}. 🎉"
+        return Reply(summary=text, blocks=(Text(text),), shared=request.share)
+    health = await latest_health(ctx.db, ids, day, model=ctx.health_model, compute_missing=False)
+    items = sorted(((accounts[i], health.get(i)) for i in ids if i in accounts), key=worst_first)
+    at_risk = sum((a.arr or Decimal(0) for a, _ in items), Decimal(0))
+    return list_reply(
+        request,
+        f"At risk{scope}: {len(items)} accounts, {money(at_risk)} ARR",
+        items,
+        today,
+        extra_context=(
+            f"Red, or down {RISK_FALL_POINTS:.0f}+ points in {RISK_FALL_DAYS} days; health of {day}",
+        ),
+    )
+
+
+async def renewals_command(ctx: BotContext, request: Request) -> Response:
+    days = 90
+    if request.args:
+        try:
+            days = int(request.args[0])
+        except ValueError:
+            raise BadArguments("Use `renewals` or `renewals DAYS`, for example `renewals 30`.") from None
+        if not 1 <= days <= 730:
+            raise BadArguments("Give a number of days between 1 and 730.")
+    today = ctx.today(request.actor)
+    async with ctx.db.sessions() as session:
+        accounts = await queries.accounts_renewing(session, today, today + timedelta(days=days))
+        day = await queries.latest_snapshot_day(session, today) or today
+    if not accounts:
+        text = f"No renewals in the next {days} days."
+        return Reply(summary=text, blocks=(Text(text),), shared=request.share)
+    health = await latest_health(ctx.db, [a.id for a in accounts], day, model=ctx.health_model)
+    items = [(a, health.get(a.id)) for a in accounts]
+    total = sum((a.arr or Decimal(0) for a in accounts), Decimal(0))
+    page = paginate(items, request)
+    lines = []
+    for account, h in page.items:
+        renew = account.renewal_date
+        assert renew is not None
+        band = h.band if h else Band.UNKNOWN
+        score = score_text(h.score if h else None)
+        lines.append(
+            f"{band_mark(band)} **{account.name}** {score} · {money(account.arr)}"
+            f" · {day_text(renew)} ({days_until_text(renew, today)}) · {account.owner_name or 'unassigned'}"
+        )
+    title = f"Renewals in the next {days} days: {len(accounts)} accounts, {money(total)} ARR"
+    blocks: list[Block] = [Header(title), Text("\n".join(lines)), Context((page.caption,))]
+    if page.more:
+        blocks.append(Actions((page.more,)))
+    return Reply(summary=title, blocks=tuple(blocks), shared=request.share, replace=page.offset > 0)

@@ -1,0 +1,285 @@
+"""Follow-ups: ``log ACCOUNT`` opens the form, ``followups`` lists them, buttons close or snooze them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from bot.context import BotContext
+from bot.errors import BadArguments, NotFound
+from bot.format import day_text, days_until_text, truncate
+from bot.paging import paginate
+from bot.registry import Registry
+from bot.types import (
+    Actions,
+    Block,
+    Button,
+    Context,
+    Form,
+    FormInput,
+    Header,
+    InputKind,
+    Option,
+    Reply,
+    Request,
+    Response,
+    Text,
+    validate_form,
+)
+from handlers.accounts import choice_reply, payload_int
+from handlers.changes import account_for_change, audit_change
+from handlers.scope import owner_scope
+from storage import queries
+from storage.models import FollowUp, FollowUpKind, FollowUpStatus
+from storage.types import utcnow
+
+OPEN_FORM = "followup.open_form"
+SAVE = "followup.save"
+DONE = "followup.done"
+SNOOZE = "followup.snooze"
+SNOOZE_CHOICES = (1, 7)
+KIND_LABELS = {"call": "Call", "email": "Email", "meeting": "Meeting", "qbr": "QBR", "note": "Note"}
+
+
+def register(registry: Registry) -> None:
+    registry.command("log", usage="log ACCOUNT", summary="log a call, email, meeting, QBR or note")(
+        log_command
+    )
+    registry.command("followups", usage="followups [mine|ACCOUNT|overdue]", summary="open follow-ups")(
+        followups_command
+    )
+    registry.action(OPEN_FORM)(open_form_action)
+    registry.action(SAVE)(save_action)
+    registry.action(DONE)(done_action)
+    registry.action(SNOOZE)(snooze_action)
+
+
+def follow_up_form(
+    account_id: int,
+    account_name: str,
+    *,
+    summary: str = "",
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+) -> Form:
+    values = values or {}
+    return Form(
+        title="Log follow-up",
+        inputs=(
+            FormInput(
+                id="kind",
+                label="Kind",
+                kind=InputKind.SELECT,
+                initial=values.get("kind", "call"),
+                options=tuple(Option(value=k.value, label=KIND_LABELS[k.value]) for k in FollowUpKind),
+            ),
+            FormInput(
+                id="summary",
+                label=f"What happened with {truncate(account_name, 60)}?",
+                kind=InputKind.MULTILINE,
+                initial=values.get("summary", summary) or None,
+                max_length=3000,
+            ),
+            FormInput(
+                id="next_step",
+                label="Next step",
+                required=False,
+                initial=values.get("next_step") or None,
+                max_length=500,
+            ),
+            FormInput(
+                id="due_date",
+                label="Next step due",
+                kind=InputKind.DATE,
+                required=False,
+                initial=values.get("due_date") or None,
+                min_date="today",
+            ),
+        ),
+        submit_action=SAVE,
+        payload={"account_id": account_id},
+        errors=errors or {},
+    )
+
+
+async def log_command(ctx: BotContext, request: Request) -> Response:
+    if not request.args:
+        raise BadArguments("Which account? Try `log acme`.")
+    found = await ctx.accounts.find(request.arg_text)
+    if found.match is None:
+        return choice_reply(found)
+    return await _form_for(ctx, request, found.match.id)
+
+
+async def open_form_action(ctx: BotContext, request: Request) -> Response:
+    summary = str(request.payload.get("summary") or "")
+    return await _form_for(ctx, request, payload_int(request, "account_id"), summary=summary)
+
+
+async def _form_for(ctx: BotContext, request: Request, account_id: int, *, summary: str = "") -> Form:
+    async with ctx.db.sessions() as session:
+        account = await account_for_change(session, request.actor, account_id)
+    return follow_up_form(account.id, account.name, summary=summary)
+
+
+async def save_action(ctx: BotContext, request: Request) -> Response:
+    account_id = payload_int(request, "account_id")
+    today = ctx.today(request.actor)
+    async with ctx.db.transaction() as session:
+        account = await account_for_change(session, request.actor, account_id)
+        form = follow_up_form(account.id, account.name, values=request.values)
+        errors = validate_form(form, request.values, today=today)
+        if errors:
+            return follow_up_form(account.id, account.name, values=request.values, errors=errors)
+        due = request.values.get("due_date", "").strip()
+        next_step = (request.values.get("next_step") or "").strip() or None
+        # A touchpoint with a next step stays open until that step is done; a plain record is done at once.
+        still_open = bool(next_step or due)
+        follow_up = FollowUp(
+            account_id=account.id,
+            author_id=request.actor.person_id,
+            kind=request.values["kind"].strip(),
+            summary=request.values["summary"].strip(),
+            next_step=next_step,
+            due_date=date.fromisoformat(due) if due else None,
+            status=FollowUpStatus.OPEN.value if still_open else FollowUpStatus.DONE.value,
+            done_at=None if still_open else utcnow(),
+        )
+        session.add(follow_up)
+        await session.flush()
+        audit_change(
+            session,
+            request.actor,
+            action="followup.logged",
+            object_type="follow_up",
+            object_id=follow_up.id,
+            details={"account_id": account.id, "kind": follow_up.kind},
+        )
+    kind = KIND_LABELS.get(follow_up.kind, follow_up.kind)
+    text = f"✅ Logged a {kind.lower()} for **{account.name}**."
+    if follow_up.next_step or follow_up.due_date:
+        step = follow_up.next_step or "follow up"
+        text += f"\nNext step: {step}" + (
+            f", due {day_text(follow_up.due_date)}" if follow_up.due_date else ""
+        )
+    return Reply(summary=f"Logged a {kind.lower()} for {account.name}", blocks=(Text(text),))
+
+
+async def followups_command(ctx: BotContext, request: Request) -> Response:
+    today = ctx.today(request.actor)
+    mode = request.arg_text.strip()
+    lowered = mode.lower()
+    assert request.actor.person_id is not None
+    async with ctx.db.sessions() as session:
+        if lowered in ("", "mine"):
+            title = "Your open follow-ups"
+            rows = await queries.open_follow_ups(session, today=today, people_ids=[request.actor.person_id])
+        elif lowered == "overdue":
+            title = "Overdue follow-ups"
+            scope = await owner_scope(ctx, request.actor)
+            rows = await queries.open_follow_ups(session, today=today, people_ids=scope, overdue_only=True)
+        else:
+            found = await ctx.accounts.find(mode)
+            if found.match is None:
+                return choice_reply(found)
+            title = f"Open follow-ups for {found.match.name}"
+            rows = await queries.open_follow_ups(session, today=today, account_id=found.match.id)
+    if not rows:
+        return Reply(summary=f"{title}: none.", blocks=(Text(f"{title}: none. 🎉"),), shared=request.share)
+    page = paginate(rows, request)
+    blocks: list[Block] = [Header(title)]
+    for row in page.items:
+        blocks.append(Text(follow_up_line(row, today)))
+        blocks.append(Actions(item_buttons(DONE, SNOOZE, "followup_id", row.id)))
+    blocks.append(Context((page.caption,)))
+    if page.more:
+        blocks.append(Actions((page.more,)))
+    return Reply(
+        summary=f"{title}: {page.caption}",
+        blocks=tuple(blocks),
+        shared=request.share,
+        replace=page.offset > 0,
+    )
+
+
+def follow_up_line(row: queries.FollowUpRow, today: date) -> str:
+    what = truncate(row.next_step or row.summary, 200)
+    due = ""
+    if row.due_date is not None:
+        if row.due_date < today:
+            due = f" · ⚠️ overdue {(today - row.due_date).days} days"
+        else:
+            due = f" · due {days_until_text(row.due_date, today)}"
+    return f"**{row.account_name}**: {what}{due}"
+
+
+def item_buttons(done: str, snooze: str, key: str, object_id: int) -> tuple[Button, ...]:
+    return (
+        Button(label="Done", action=done, payload={key: object_id}, style="primary"),
+        Button(label="Snooze 1 day", action=snooze, payload={key: object_id, "days": 1}),
+        Button(label="Snooze 1 week", action=snooze, payload={key: object_id, "days": 7}),
+    )
+
+
+def snooze_days(request: Request) -> int:
+    days = payload_int(request, "days")
+    if days not in SNOOZE_CHOICES:
+        raise BadArguments("Snooze for 1 day or 1 week.")
+    return days
+
+
+async def _load_follow_up(ctx: BotContext, request: Request) -> tuple[int, int]:
+    follow_up_id = payload_int(request, "followup_id")
+    async with ctx.db.sessions() as session:
+        account_id = (
+            await session.execute(select(FollowUp.account_id).where(FollowUp.id == follow_up_id))
+        ).scalar_one_or_none()
+    if account_id is None:
+        raise NotFound("That follow-up no longer exists.")
+    return follow_up_id, account_id
+
+
+async def done_action(ctx: BotContext, request: Request) -> Response:
+    follow_up_id, account_id = await _load_follow_up(ctx, request)
+    async with ctx.db.transaction() as session:
+        account = await account_for_change(session, request.actor, account_id)
+        follow_up = await session.get(FollowUp, follow_up_id)
+        assert follow_up is not None
+        if follow_up.status == FollowUpStatus.DONE.value:
+            text = f"That follow-up for **{account.name}** was already done."
+        else:
+            follow_up.status = FollowUpStatus.DONE.value
+            follow_up.done_at = utcnow()
+            audit_change(
+                session,
+                request.actor,
+                action="followup.done",
+                object_type="follow_up",
+                object_id=follow_up_id,
+                details={"account_id": account_id},
+            )
+            text = f"✅ Done: {truncate(follow_up.next_step or follow_up.summary, 200)} (**{account.name}**)"
+    return Reply(summary=text.replace("**", ""), blocks=(Text(text),), replace=True)
+
+
+async def snooze_action(ctx: BotContext, request: Request) -> Response:
+    days = snooze_days(request)
+    follow_up_id, account_id = await _load_follow_up(ctx, request)
+    until = ctx.today(request.actor) + timedelta(days=days)
+    async with ctx.db.transaction() as session:
+        account = await account_for_change(session, request.actor, account_id)
+        follow_up = await session.get(FollowUp, follow_up_id)
+        assert follow_up is not None
+        follow_up.snoozed_until = until
+        audit_change(
+            session,
+            request.actor,
+            action="followup.snoozed",
+            object_type="follow_up",
+            object_id=follow_up_id,
+            details={"account_id": account_id, "until": until.isoformat()},
+        )
+    what = truncate(follow_up.next_step or follow_up.summary, 200)
+    text = f"💤 Snoozed until {day_text(until)}: {what} (**{account.name}**)"
+    return Reply(summary=text.replace("**", ""), blocks=(Text(text),), replace=True)

@@ -1,0 +1,271 @@
+"""Read queries behind the chat commands: one function per question the bot asks, all set-based."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.models import (
+    Account,
+    FollowUp,
+    FollowUpStatus,
+    HealthSnapshot,
+    Milestone,
+    Person,
+    SurveyResponse,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRow:
+    """An account with its owner, as lists and cards show it."""
+
+    id: int
+    external_id: str
+    name: str
+    segment: str | None
+    tier: str | None
+    arr: Decimal | None
+    lifecycle_stage: str | None
+    contract_start: date | None
+    renewal_date: date | None
+    owner_id: int | None
+    owner_name: str | None
+    owner_email: str | None
+    owner_manager_id: int | None
+
+
+def _account_select() -> Any:  # a Select; its row type differs between SQLAlchemy 2.0 and 2.1
+    return select(
+        Account.id,
+        Account.external_id,
+        Account.name,
+        Account.segment,
+        Account.tier,
+        Account.arr,
+        Account.lifecycle_stage,
+        Account.contract_start,
+        Account.renewal_date,
+        Account.owner_id,
+        Person.name,
+        Person.email,
+        Person.manager_id,
+    ).outerjoin(Person, Person.id == Account.owner_id)
+
+
+def _rows(result: Sequence[tuple[object, ...]]) -> list[AccountRow]:
+    return [AccountRow(*row) for row in result]  # type: ignore[arg-type]
+
+
+async def account_by_id(session: AsyncSession, account_id: int) -> AccountRow | None:
+    rows = _rows((await session.execute(_account_select().where(Account.id == account_id))).all())
+    return rows[0] if rows else None
+
+
+async def accounts_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, AccountRow]:
+    found: dict[int, AccountRow] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        for row in _rows((await session.execute(_account_select().where(Account.id.in_(chunk)))).all()):
+            found[row.id] = row
+    return found
+
+
+async def accounts_owned_by(session: AsyncSession, person_id: int) -> list[AccountRow]:
+    stmt = _account_select().where(Account.owner_id == person_id).order_by(Account.name)
+    return _rows((await session.execute(stmt)).all())
+
+
+async def accounts_renewing(session: AsyncSession, start: date, end: date) -> list[AccountRow]:
+    stmt = (
+        _account_select()
+        .where(Account.renewal_date >= start, Account.renewal_date <= end)
+        .order_by(Account.renewal_date, Account.name)
+    )
+    return _rows((await session.execute(stmt)).all())
+
+
+async def latest_snapshot_day(session: AsyncSession, on_or_before: date) -> date | None:
+    stmt = select(func.max(HealthSnapshot.day)).where(HealthSnapshot.day <= on_or_before)
+    return (await session.execute(stmt)).scalar_one()
+
+
+async def at_risk_account_ids(
+    session: AsyncSession, day: date, *, fall_points: float, fall_days: int, segment: str | None
+) -> list[int]:
+    """Accounts red on ``day``, or down ``fall_points`` or more against ``fall_days`` earlier."""
+    now = aliased(HealthSnapshot)
+    past = aliased(HealthSnapshot)
+    stmt = (
+        select(now.account_id)
+        .join(Account, Account.id == now.account_id)
+        .outerjoin(past, and_(past.account_id == now.account_id, past.day == day - timedelta(days=fall_days)))
+        .where(now.day == day)
+        .where(or_(now.band == "red", now.score <= past.score - fall_points))
+    )
+    if segment:
+        stmt = stmt.where(func.lower(Account.segment) == segment.lower())
+    return list((await session.execute(stmt)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneRow:
+    id: int
+    account_id: int
+    account_name: str
+    name: str
+    kind: str
+    due_date: date
+    completed: bool
+    snoozed_until: date | None
+
+
+def _milestone_select() -> Any:  # a Select
+    return select(
+        Milestone.id,
+        Milestone.account_id,
+        Account.name,
+        Milestone.name,
+        Milestone.kind,
+        Milestone.due_date,
+        Milestone.completed_at.is_not(None),
+        Milestone.snoozed_until,
+    ).join(Account, Account.id == Milestone.account_id)
+
+
+def _open_milestone(today: date) -> ColumnElement[bool]:
+    return and_(
+        Milestone.completed_at.is_(None),
+        or_(Milestone.snoozed_until.is_(None), Milestone.snoozed_until <= today),
+    )
+
+
+async def open_milestones(
+    session: AsyncSession,
+    *,
+    today: date,
+    account_id: int | None = None,
+    owner_ids: Sequence[int] | None = None,
+    due_before: date | None = None,
+) -> list[MilestoneRow]:
+    """Milestones not done and not snoozed past today, soonest first. ``owner_ids`` None means all owners."""
+    stmt = _milestone_select().where(_open_milestone(today))
+    if account_id is not None:
+        stmt = stmt.where(Milestone.account_id == account_id)
+    if owner_ids is not None:
+        stmt = stmt.where(Account.owner_id.in_(owner_ids))
+    if due_before is not None:
+        stmt = stmt.where(Milestone.due_date <= due_before)
+    stmt = stmt.order_by(Milestone.due_date, Account.name, Milestone.name)
+    return [MilestoneRow(*row) for row in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpRow:
+    id: int
+    account_id: int
+    account_name: str
+    author_name: str | None
+    kind: str
+    summary: str
+    next_step: str | None
+    due_date: date | None
+    status: str
+    snoozed_until: date | None
+    created_at: object
+
+
+async def open_follow_ups(
+    session: AsyncSession,
+    *,
+    today: date,
+    account_id: int | None = None,
+    people_ids: Sequence[int] | None = None,
+    overdue_only: bool = False,
+) -> list[FollowUpRow]:
+    """Open follow-ups not snoozed past today, by due date (undated last).
+
+    ``people_ids`` keeps those written by, or on accounts owned by, these people (None: everyone's).
+    """
+    author = aliased(Person)
+    stmt = (
+        select(
+            FollowUp.id,
+            FollowUp.account_id,
+            Account.name,
+            author.name,
+            FollowUp.kind,
+            FollowUp.summary,
+            FollowUp.next_step,
+            FollowUp.due_date,
+            FollowUp.status,
+            FollowUp.snoozed_until,
+            FollowUp.created_at,
+        )
+        .join(Account, Account.id == FollowUp.account_id)
+        .outerjoin(author, author.id == FollowUp.author_id)
+        .where(FollowUp.status == FollowUpStatus.OPEN.value)
+        .where(or_(FollowUp.snoozed_until.is_(None), FollowUp.snoozed_until <= today))
+    )
+    if account_id is not None:
+        stmt = stmt.where(FollowUp.account_id == account_id)
+    if people_ids is not None:
+        stmt = stmt.where(or_(FollowUp.author_id.in_(people_ids), Account.owner_id.in_(people_ids)))
+    if overdue_only:
+        stmt = stmt.where(FollowUp.due_date < today)
+    stmt = stmt.order_by(FollowUp.due_date.is_(None), FollowUp.due_date, FollowUp.created_at)
+    return [FollowUpRow(*row) for row in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class LastTouch:
+    kind: str
+    summary: str
+    author_name: str | None
+    created_at: object
+
+
+async def last_touch(session: AsyncSession, account_id: int) -> LastTouch | None:
+    stmt = (
+        select(FollowUp.kind, FollowUp.summary, Person.name, FollowUp.created_at)
+        .outerjoin(Person, Person.id == FollowUp.author_id)
+        .where(FollowUp.account_id == account_id)
+        .order_by(FollowUp.created_at.desc())
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    return LastTouch(*row) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class LatestSurvey:
+    kind: str
+    score: int
+    comment: str | None
+    submitted_at: object
+
+
+async def latest_surveys(
+    session: AsyncSession, account_id: int, kinds: Sequence[str]
+) -> dict[str, LatestSurvey]:
+    found: dict[str, LatestSurvey] = {}
+    for kind in kinds:
+        stmt = (
+            select(
+                SurveyResponse.kind, SurveyResponse.score, SurveyResponse.comment, SurveyResponse.submitted_at
+            )
+            .where(SurveyResponse.account_id == account_id, SurveyResponse.kind == kind)
+            .order_by(SurveyResponse.submitted_at.desc())
+            .limit(1)
+        )
+        row = (await session.execute(stmt)).first()
+        if row:
+            found[kind] = LatestSurvey(*row)
+    return found
