@@ -1,0 +1,1 @@
+"""Scheduled work: daily health recompute, digests, reminders and alerts (APScheduler jobs)."""
