@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -11,7 +10,7 @@ from bot import __version__
 from bot.cli_demo import demo_data_command
 from bot.cli_health import health_app
 from bot.cli_import import import_command
-from bot.cli_support import console, fail, open_database, run
+from bot.cli_support import console, fail, open_database, run, today
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -78,6 +77,17 @@ def summary_command() -> None:
 
     async def body() -> None:
         async with open_database() as db:
-            await print_summary(db, today=date.today())
+            await print_summary(db, today=today())
 
     run(body())
+
+
+@app.command("serve")
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 3978,
+) -> None:
+    """Run the web server: Slack at /slack/events, /healthz; Socket Mode too when SLACK_APP_TOKEN is set."""
+    from adapters.runtime import run_server
+
+    run(run_server(get_settings(), host=host, port=port))

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Final
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from bot.cli_support import console, fail, open_database, run
+from bot.cli_support import console, fail, open_database, run, today
 from bot.health_service import recompute_range
-from bot.settings import get_settings
 from storage.db import Database
 from storage.demo import (
     DEMO_ADMIN_EMAIL,
@@ -30,15 +28,6 @@ HEALTH_BACKFILL_DAYS: Final = 30
 # Called after the demo data is written, with the database and "today": computes the health snapshots of
 # the last HEALTH_BACKFILL_DAYS days, so the demo opens with scores, bands and 7/30-day trends.
 HealthBackfill = Callable[[Database, date], Awaitable[object]]
-
-
-def today_in_default_zone() -> date:
-    """Today in TOUCHPOINT_DEFAULT_TIMEZONE, the day the demo history ends on."""
-    zone = get_settings().default_timezone
-    try:
-        return datetime.now(ZoneInfo(zone)).date()
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise fail(f"Unknown time zone in TOUCHPOINT_DEFAULT_TIMEZONE: {zone}") from exc
 
 
 async def load_demo_data(
@@ -76,11 +65,11 @@ def _print_summary(summary: DemoSummary) -> None:
         f"  {summary.people} people, {summary.usage_metrics} usage rows, "
         f"{summary.survey_responses} survey answers,",
         f"  {summary.milestones} milestones, {summary.follow_ups} follow-ups",
-        f"Demo CSM: {DEMO_CSM_EMAIL}; manager: {DEMO_MANAGER_EMAIL}; CX: {DEMO_CX_EMAIL}; "
-        f"admin: {DEMO_ADMIN_EMAIL}",
+        f"Demo CSM: {DEMO_CSM_EMAIL}",
+        f"Also: manager {DEMO_MANAGER_EMAIL}, CX {DEMO_CX_EMAIL}, admin {DEMO_ADMIN_EMAIL}",
     ]
     for line in lines:
-        console.print(line, markup=False, highlight=False)
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 async def backfill_history(db: Database, today: date) -> None:
@@ -98,7 +87,7 @@ def demo_data_command(
     ] = False,
 ) -> None:
     """Fill an empty database with an invented portfolio: people, accounts and 90 days of history."""
-    today = today_in_default_zone()
+    history_ends = today()
 
     async def body() -> DemoSummary | None:
         async with open_database() as db:
@@ -106,7 +95,7 @@ def demo_data_command(
                 db,
                 accounts=accounts,
                 seed=seed,
-                today=today,
+                today=history_ends,
                 if_empty=if_empty,
                 backfill_health=backfill_history,
             )

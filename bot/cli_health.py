@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
 
-from bot.cli_support import console, fail, open_database, run
+from bot.cli_support import console, fail, open_database, run, today
 from bot.health_model import HealthConfigError, HealthModel, load_health_model
 from bot.health_service import AccountHealth, account_breakdown, recompute, recompute_range
-from bot.settings import get_settings
 from storage.db import Database
 from storage.models import Account, Band
 from storage.names import name_key
@@ -22,15 +20,6 @@ from storage.names import name_key
 health_app = typer.Typer(help="Account health scores.", no_args_is_help=True)
 
 BAND_STYLES = {Band.GREEN: "green", Band.YELLOW: "yellow", Band.RED: "red", Band.UNKNOWN: "dim"}
-
-
-def today() -> date:
-    """Today in the configured default time zone."""
-    zone = get_settings().default_timezone
-    try:
-        return datetime.now(ZoneInfo(zone)).date()
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise fail(f"Unknown time zone in TOUCHPOINT_DEFAULT_TIMEZONE: {zone}") from exc
 
 
 def _model(config: Path | None) -> HealthModel:

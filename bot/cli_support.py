@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from datetime import date, datetime
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -38,6 +40,15 @@ async def open_database(url: str | None = None, *, migrate: bool = True) -> Asyn
         yield db
     finally:
         await db.dispose()
+
+
+def today() -> date:
+    """Today in TOUCHPOINT_DEFAULT_TIMEZONE: the day health, demo data and summaries are counted on."""
+    zone = get_settings().default_timezone
+    try:
+        return datetime.now(ZoneInfo(zone)).date()
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise fail(f"Unknown time zone in TOUCHPOINT_DEFAULT_TIMEZONE: {zone}") from exc
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

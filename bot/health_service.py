@@ -124,6 +124,19 @@ async def recompute(
     return RecomputeSummary(day, count, dict(sorted(bands.items())))
 
 
+async def recompute_accounts(
+    db: Database, day: date, account_ids: Sequence[int], *, model: HealthModel | None = None
+) -> None:
+    """Refresh the snapshots of a few accounts for ``day``, after a change that moves their health
+    (a logged follow-up is engagement; a milestone done no longer counts as overdue)."""
+    if not account_ids:
+        return
+    async with db.transaction() as session:
+        await _recompute_range_of_ids(
+            session, day, Accounts.of(account_ids), model or load_health_model(), {}
+        )
+
+
 async def _recompute_range_of_ids(
     session: AsyncSession, day: date, accounts: Accounts, model: HealthModel, bands: dict[str, int]
 ) -> int:
