@@ -38,8 +38,12 @@ class BotContext:
 
     def today(self, actor: Actor | None = None) -> date:
         """Today in the actor's time zone (or the default zone): due dates are calendar days for people."""
+        return self.local_date(self.now(), actor)
+
+    def local_date(self, moment: datetime, actor: Actor | None = None) -> date:
+        """The calendar day ``moment`` falls on for the actor (their time zone, else the default zone)."""
         zone = actor.timezone if actor is not None else self.settings.default_timezone
         try:
-            return self.now().astimezone(ZoneInfo(zone)).date()
+            return moment.astimezone(ZoneInfo(zone)).date()
         except (KeyError, ValueError):
-            return self.now().astimezone(ZoneInfo(self.settings.default_timezone)).date()
+            return moment.astimezone(ZoneInfo(self.settings.default_timezone)).date()

@@ -57,6 +57,11 @@ def money(amount: Decimal | float | int | None) -> str:
     return f"${value:,.0f}"
 
 
+def plural(count: int, noun: str) -> str:
+    """ "1 day", "3 days", "1 account"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def day_text(day: date | None) -> str:
     return "n/a" if day is None else f"{day:%a %d %b %Y}"
 

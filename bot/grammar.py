@@ -58,7 +58,7 @@ def parse(text: str) -> ParsedCommand:
     """Parse a typed command. An empty text means ``help``; a trailing ``share`` is a flag, not an
     argument."""
     body = strip_wrapping(text.replace("\u00a0", " "))
-    words = _split(body)
+    words = [word for word in _split(body) if word]  # a quoted "" is no word
     if not words:
         return ParsedCommand(command="help", args=(), share=False, text="")
     share = len(words) > 1 and words[-1].lower() == "share"

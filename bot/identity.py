@@ -8,7 +8,6 @@ the next request is matched directly.
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from bot.types import Actor, Platform
 from storage.db import Database
@@ -48,22 +47,22 @@ async def find_by_email(
     db: Database, platform: Platform, email: str, platform_user_id: str = ""
 ) -> Actor | None:
     """The person with ``email``; for Slack and Teams their platform id is remembered for next time."""
-    async with db.sessions() as session:
+    column = _ID_COLUMN.get(platform)
+    async with db.transaction() as session:
         person = (
             await session.execute(select(Person).where(Person.email == email.strip().lower()))
         ).scalar_one_or_none()
         if person is None:
             return None
-        column = _ID_COLUMN.get(platform)
-        if column is not None and platform_user_id:
-            try:
-                async with session.begin():
-                    await session.execute(
-                        update(Person).where(Person.id == person.id).values({column.key: platform_user_id})
-                    )
-            except IntegrityError:
-                # Another person already holds this platform id: keep the existing link, do not steal it.
-                pass
+        if column is not None and platform_user_id and getattr(person, column.key) != platform_user_id:
+            holder = (
+                await session.execute(select(Person.id).where(column == platform_user_id))
+            ).scalar_one_or_none()
+            # Another person already holding this platform id keeps it: never steal an identity.
+            if holder is None:
+                await session.execute(
+                    update(Person).where(Person.id == person.id).values({column.key: platform_user_id})
+                )
         return actor_from_person(person, platform, platform_user_id or email)
 
 

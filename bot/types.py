@@ -201,6 +201,9 @@ class Form:
     submit_label: str = "Save"
     payload: Payload = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    # A button that opens this form again, for places that cannot open a form directly (a mention in
+    # a channel has no trigger to open a Slack modal with): the adapter posts the button instead.
+    opener: Button | None = None
 
 
 Response = Reply | Form

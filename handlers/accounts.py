@@ -12,6 +12,7 @@ from bot.format import (
     day_text,
     days_until_text,
     money,
+    plural,
     score_text,
     trend_arrow,
     trend_text,
@@ -29,6 +30,7 @@ from storage.queries import AccountRow
 OPEN_ACTION = "account.open"
 RISK_FALL_POINTS = 10.0
 RISK_FALL_DAYS = 30
+PAYLOAD_INT_MIN, PAYLOAD_INT_MAX = -(2**31), 2**31 - 1
 NPS_LABEL = {range(0, 7): "detractor", range(7, 9): "passive", range(9, 11): "promoter"}
 
 
@@ -66,10 +68,15 @@ async def open_account_action(ctx: BotContext, request: Request) -> Response:
 
 
 def payload_int(request: Request, key: str) -> int:
+    """An integer from a button's payload; anything else (a forged payload too) is a user error."""
     try:
-        return int(request.payload[key])  # type: ignore[arg-type]
-    except (KeyError, TypeError, ValueError):
-        raise BadArguments("That button is missing what it refers to. Run the command again.") from None
+        value = int(request.payload[key])  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, OverflowError):
+        value = None
+    # Ids are 32-bit columns: a larger number would make the database driver fail, not find nothing.
+    if value is None or not PAYLOAD_INT_MIN <= value <= PAYLOAD_INT_MAX:
+        raise BadArguments("That button is missing what it refers to. Run the command again.")
+    return value
 
 
 def choice_reply(found: LookupResult) -> Reply:
@@ -110,7 +117,7 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
 
     overdue = [m for m in milestones if m.due_date < today]
     upcoming = [m for m in milestones if m.due_date >= today]
-    lines = [f"🔺 {m.name}: overdue {(today - m.due_date).days} days" for m in overdue[:3]]
+    lines = [f"🔺 {m.name}: overdue {plural((today - m.due_date).days, 'day')}" for m in overdue[:3]]
     lines += [
         f"▫️ {m.name}: {days_until_text(m.due_date, today)} ({day_text(m.due_date)})" for m in upcoming[:2]
     ]
@@ -128,7 +135,8 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
     if survey_lines:
         blocks.append(Text("**Latest feedback**\n" + "\n".join(survey_lines)))
     context = [
-        f"Last touch: {touch.kind} {days_ago(touch.created_at, today)}"
+        # The day it happened where the reader is: a call at 9 pm in New York is not "tomorrow".
+        f"Last touch: {touch.kind} {days_until_text(ctx.local_date(touch.created_at, request.actor), today)}"
         + (f" by {touch.author_name}" if touch.author_name else "")
         if touch
         else "Last touch: none logged"
@@ -185,16 +193,6 @@ def survey_line(survey: queries.LatestSurvey) -> str:
         detail = next((f" ({name})" for span, name in NPS_LABEL.items() if survey.score in span), "")
     comment = f" “{truncate(survey.comment, 200)}”" if survey.comment else ""
     return f"{label} {survey.score}{detail}{comment}"
-
-
-def days_ago(moment: object, today: date) -> str:
-    from datetime import datetime
-
-    if isinstance(moment, datetime):
-        return days_until_text(moment.date(), today)
-    if isinstance(moment, date):
-        return days_until_text(moment, today)
-    return ""
 
 
 # --------------------------------------------------------------------------------------------- lists
@@ -290,7 +288,7 @@ async def risk_command(ctx: BotContext, request: Request) -> Response:
     at_risk = sum((a.arr or Decimal(0) for a, _ in items), Decimal(0))
     return list_reply(
         request,
-        f"At risk{scope}: {len(items)} accounts, {money(at_risk)} ARR",
+        f"At risk{scope}: {plural(len(items), 'account')}, {money(at_risk)} ARR",
         items,
         today,
         extra_context=(
@@ -313,7 +311,7 @@ async def renewals_command(ctx: BotContext, request: Request) -> Response:
         accounts = await queries.accounts_renewing(session, today, today + timedelta(days=days))
         day = await queries.latest_snapshot_day(session, today) or today
     if not accounts:
-        text = f"No renewals in the next {days} days."
+        text = f"No renewals in the next {plural(days, 'day')}."
         return Reply(summary=text, blocks=(Text(text),), shared=request.share)
     health = await latest_health(ctx.db, [a.id for a in accounts], day, model=ctx.health_model)
     items = [(a, health.get(a.id)) for a in accounts]
@@ -329,7 +327,9 @@ async def renewals_command(ctx: BotContext, request: Request) -> Response:
             f"{band_mark(band)} **{account.name}** {score} · {money(account.arr)}"
             f" · {day_text(renew)} ({days_until_text(renew, today)}) · {account.owner_name or 'unassigned'}"
         )
-    title = f"Renewals in the next {days} days: {len(accounts)} accounts, {money(total)} ARR"
+    title = (
+        f"Renewals in the next {plural(days, 'day')}: {plural(len(accounts), 'account')}, {money(total)} ARR"
+    )
     blocks: list[Block] = [Header(title), Text("\n".join(lines)), Context((page.caption,))]
     if page.more:
         blocks.append(Actions((page.more,)))

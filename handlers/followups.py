@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.context import BotContext
 from bot.errors import BadArguments, NotFound
-from bot.format import day_text, days_until_text, truncate
+from bot.format import day_text, days_until_text, plural, truncate
 from bot.paging import paginate
 from bot.registry import Registry
 from bot.types import (
@@ -21,6 +21,7 @@ from bot.types import (
     Header,
     InputKind,
     Option,
+    Payload,
     Reply,
     Request,
     Response,
@@ -32,7 +33,6 @@ from handlers.changes import account_for_change, audit_change
 from handlers.scope import owner_scope
 from storage import queries
 from storage.models import FollowUp, FollowUpKind, FollowUpStatus
-from storage.types import utcnow
 
 OPEN_FORM = "followup.open_form"
 SAVE = "followup.save"
@@ -56,17 +56,31 @@ def register(registry: Registry) -> None:
 
 
 def follow_up_form(
-    account_id: int,
-    account_name: str,
+    account_id: int | None,
+    account_name: str | None,
     *,
     summary: str = "",
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
 ) -> Form:
+    """The follow-up form; without an account (a message shortcut) it asks which account first."""
     values = values or {}
+    account_input: tuple[FormInput, ...] = ()
+    if account_id is None:
+        account_input = (
+            FormInput(
+                id="account",
+                label="Account (name or id)",
+                initial=values.get("account") or None,
+                max_length=200,
+            ),
+        )
+    what = f"What happened with {truncate(account_name, 60)}?" if account_name else "What happened?"
+    payload: Payload = {"account_id": account_id} if account_id is not None else {}
     return Form(
         title="Log follow-up",
         inputs=(
+            *account_input,
             FormInput(
                 id="kind",
                 label="Kind",
@@ -76,7 +90,7 @@ def follow_up_form(
             ),
             FormInput(
                 id="summary",
-                label=f"What happened with {truncate(account_name, 60)}?",
+                label=what,
                 kind=InputKind.MULTILINE,
                 initial=values.get("summary", summary) or None,
                 max_length=3000,
@@ -98,8 +112,9 @@ def follow_up_form(
             ),
         ),
         submit_action=SAVE,
-        payload={"account_id": account_id},
+        payload=payload,
         errors=errors or {},
+        opener=Button(label="Log follow-up", action=OPEN_FORM, payload=payload, style="primary"),
     )
 
 
@@ -113,8 +128,26 @@ async def log_command(ctx: BotContext, request: Request) -> Response:
 
 
 async def open_form_action(ctx: BotContext, request: Request) -> Response:
+    """The form for the account in the payload, or asking for the account (a message shortcut)."""
     summary = str(request.payload.get("summary") or "")
+    if request.payload.get("account_id") is None:
+        return follow_up_form(None, None, summary=summary)
     return await _form_for(ctx, request, payload_int(request, "account_id"), summary=summary)
+
+
+async def _account_from_values(ctx: BotContext, request: Request) -> tuple[int | None, str | None]:
+    """The account a form names: from its payload, or looked up from the Account field (id, error)."""
+    if request.payload.get("account_id") is not None:
+        return payload_int(request, "account_id"), None
+    typed = (request.values.get("account") or "").strip()
+    if not typed:
+        return None, "Account is required."
+    found = await ctx.accounts.find(typed)
+    if found.match is not None:
+        return found.match.id, None
+    if found.candidates:
+        return None, "Several accounts match: " + ", ".join(c.name for c in found.candidates) + "."
+    return None, f"No account matches “{typed}”."
 
 
 async def _form_for(ctx: BotContext, request: Request, account_id: int, *, summary: str = "") -> Form:
@@ -124,8 +157,13 @@ async def _form_for(ctx: BotContext, request: Request, account_id: int, *, summa
 
 
 async def save_action(ctx: BotContext, request: Request) -> Response:
-    account_id = payload_int(request, "account_id")
     today = ctx.today(request.actor)
+    account_id, account_problem = await _account_from_values(ctx, request)
+    if account_id is None:
+        blank = follow_up_form(None, None, values=request.values)
+        errors = validate_form(blank, request.values, today=today)
+        errors["account"] = account_problem or "Account is required."
+        return follow_up_form(None, None, values=request.values, errors=errors)
     async with ctx.db.transaction() as session:
         account = await account_for_change(session, request.actor, account_id)
         form = follow_up_form(account.id, account.name, values=request.values)
@@ -144,7 +182,8 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
             next_step=next_step,
             due_date=date.fromisoformat(due) if due else None,
             status=FollowUpStatus.OPEN.value if still_open else FollowUpStatus.DONE.value,
-            done_at=None if still_open else utcnow(),
+            created_at=ctx.now(),
+            done_at=None if still_open else ctx.now(),
         )
         session.add(follow_up)
         await session.flush()
@@ -157,13 +196,15 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
             details={"account_id": account.id, "kind": follow_up.kind},
         )
     kind = KIND_LABELS.get(follow_up.kind, follow_up.kind)
-    text = f"✅ Logged a {kind.lower()} for **{account.name}**."
+    kind = kind if kind.isupper() else kind.lower()  # "QBR" stays upper case
+    what = f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"  # "an email", "a call"
+    text = f"✅ Logged {what} for **{account.name}**."
     if follow_up.next_step or follow_up.due_date:
         step = follow_up.next_step or "follow up"
         text += f"\nNext step: {step}" + (
             f", due {day_text(follow_up.due_date)}" if follow_up.due_date else ""
         )
-    return Reply(summary=f"Logged a {kind.lower()} for {account.name}", blocks=(Text(text),))
+    return Reply(summary=f"Logged {what} for {account.name}", blocks=(Text(text),))
 
 
 async def followups_command(ctx: BotContext, request: Request) -> Response:
@@ -208,7 +249,7 @@ def follow_up_line(row: queries.FollowUpRow, today: date) -> str:
     due = ""
     if row.due_date is not None:
         if row.due_date < today:
-            due = f" · ⚠️ overdue {(today - row.due_date).days} days"
+            due = f" · ⚠️ overdue {plural((today - row.due_date).days, 'day')}"
         else:
             due = f" · due {days_until_text(row.due_date, today)}"
     return f"**{row.account_name}**: {what}{due}"
@@ -250,7 +291,7 @@ async def done_action(ctx: BotContext, request: Request) -> Response:
             text = f"That follow-up for **{account.name}** was already done."
         else:
             follow_up.status = FollowUpStatus.DONE.value
-            follow_up.done_at = utcnow()
+            follow_up.done_at = ctx.now()
             audit_change(
                 session,
                 request.actor,

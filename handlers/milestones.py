@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from sqlalchemy import select
 
 from bot.context import BotContext
 from bot.errors import NotFound
-from bot.format import day_text, days_until_text
+from bot.format import day_text, days_until_text, plural
 from bot.paging import paginate
 from bot.registry import Registry
 from bot.types import Actions, Block, Context, Header, Reply, Request, Response, Text
@@ -18,7 +19,6 @@ from handlers.followups import item_buttons, snooze_days
 from handlers.scope import owner_scope
 from storage import queries
 from storage.models import Milestone
-from storage.types import utcnow
 
 OF_ACCOUNT = "milestones.of_account"
 DONE = "milestone.done"
@@ -81,7 +81,9 @@ async def _account_milestones(ctx: BotContext, request: Request, account_id: int
         if account is None:
             raise NotFound("That account no longer exists.")
         rows = await queries.open_milestones(session, today=today, account_id=account_id)
-    return _list(request, f"Open milestones for {account.name}", rows, today)
+    # As `milestones ID`, so the More button can run it again whether it was typed or clicked on a card.
+    listing = replace(request, command="milestones", args=(account.external_id,))
+    return _list(listing, f"Open milestones for {account.name}", rows, today)
 
 
 def _list(request: Request, title: str, rows: list[queries.MilestoneRow], today: date) -> Reply:
@@ -106,7 +108,7 @@ def _list(request: Request, title: str, rows: list[queries.MilestoneRow], today:
 def milestone_line(row: queries.MilestoneRow, today: date) -> str:
 
     if row.due_date < today:
-        when = f"⚠️ overdue {(today - row.due_date).days} days"
+        when = f"⚠️ overdue {plural((today - row.due_date).days, 'day')}"
     else:
         when = f"due {days_until_text(row.due_date, today)} ({day_text(row.due_date)})"
     return f"**{row.account_name}**: {row.name} · {when}"
@@ -132,7 +134,7 @@ async def done_action(ctx: BotContext, request: Request) -> Response:
         if milestone.completed_at is not None:
             text = f"{milestone.name} for **{account.name}** was already done."
         else:
-            milestone.completed_at = utcnow()
+            milestone.completed_at = ctx.now()
             milestone.snoozed_until = None
             audit_change(
                 session,

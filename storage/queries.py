@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -229,7 +229,7 @@ class LastTouch:
     kind: str
     summary: str
     author_name: str | None
-    created_at: object
+    created_at: datetime
 
 
 async def last_touch(session: AsyncSession, account_id: int) -> LastTouch | None:

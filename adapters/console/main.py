@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 
 from rich.console import Console
+from rich.markup import escape
 
 from adapters.console.render import render_plain, render_rich
 from adapters.console.session import ConsoleSession
@@ -37,8 +38,10 @@ def _keyboard_reader(console: Console) -> Callable[[str], str | None]:
         import readline  # noqa: F401
 
     def read(prompt: str) -> str | None:
+        # Escaped: a field's prompt shows its default as "[call]", which is not markup.
+        shown = escape(prompt)
         try:
-            return console.input(f"[bold cyan]{prompt}[/bold cyan]" if prompt.endswith("> ") else prompt)
+            return console.input(f"[bold cyan]{shown}[/bold cyan]" if prompt.endswith("> ") else shown)
         except EOFError:
             return None
         except KeyboardInterrupt:

@@ -108,7 +108,7 @@ def _render_block(block: Block, console: Console, number: int) -> int:
         grid.add_column(style="bold")
         grid.add_column()
         for label, value in block.items:
-            grid.add_row(label, value)
+            grid.add_row(RichText(label), RichText(value))  # data, not markup: "[beta]" stays
         console.print(grid)
     elif isinstance(block, Context):
         console.print(RichText(" | ".join(plain(line) for line in block.lines), style="dim"))

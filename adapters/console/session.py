@@ -60,7 +60,7 @@ class ConsoleSession:
             await self.handle_line(line)
 
     async def handle_line(self, line: str) -> None:
-        if line.isdigit():
+        if line.isdecimal():  # not isdigit: "²" is a digit that int() refuses
             index = int(line) - 1
             if not 0 <= index < len(self.buttons):
                 self.say(f"There is no button {line}." if self.buttons else "There are no buttons to click.")
@@ -144,7 +144,7 @@ class ConsoleSession:
 
 def _choice(spec: FormInput, answer: str) -> str:
     """A select answered by number, value or label (case-insensitive)."""
-    if answer.isdigit() and 1 <= int(answer) <= len(spec.options):
+    if answer.isdecimal() and 1 <= int(answer) <= len(spec.options):
         return spec.options[int(answer) - 1].value
     for option in spec.options:
         if answer.casefold() in (option.value.casefold(), option.label.casefold()):
