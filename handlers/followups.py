@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.context import BotContext
 from bot.errors import BadArguments, NotFound
 from bot.format import day_text, days_until_text, plural, truncate
+from bot.health_service import recompute_accounts
 from bot.paging import paginate
 from bot.registry import Registry
 from bot.types import (
@@ -195,6 +196,8 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
             object_id=follow_up.id,
             details={"account_id": account.id, "kind": follow_up.kind},
         )
+    # Logging a touchpoint is engagement: refresh today's health so the card shows it at once.
+    await recompute_accounts(ctx.db, today, [account.id], model=ctx.health_model)
     kind = KIND_LABELS.get(follow_up.kind, follow_up.kind)
     kind = kind if kind.isupper() else kind.lower()  # "QBR" stays upper case
     what = f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"  # "an email", "a call"

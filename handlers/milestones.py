@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.context import BotContext
 from bot.errors import NotFound
 from bot.format import day_text, days_until_text, plural
+from bot.health_service import recompute_accounts
 from bot.paging import paginate
 from bot.registry import Registry
 from bot.types import Actions, Block, Context, Header, Reply, Request, Response, Text
@@ -145,6 +146,8 @@ async def done_action(ctx: BotContext, request: Request) -> Response:
                 details={"account_id": account_id},
             )
             text = f"✅ {milestone.name} for **{account.name}** is done."
+    # A milestone done no longer counts as overdue: refresh today's health.
+    await recompute_accounts(ctx.db, ctx.today(request.actor), [account_id], model=ctx.health_model)
     return Reply(summary=text.replace("**", ""), blocks=(Text(text),), replace=True)
 
 

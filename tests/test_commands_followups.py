@@ -432,3 +432,23 @@ async def test_confirmation_names_the_kind_and_the_account(
     form = await open_form(bot, maya, "log acme robotics")
     reply = as_reply(await bot.handle(submit(maya, form, {"kind": kind, "summary": "Done"})))
     assert reply.summary == f"Logged {logged} for Acme Robotics"
+
+
+async def test_logging_a_follow_up_refreshes_todays_health_as_engagement(
+    db: Database, bot: Bot, maya: Actor, team: Team
+) -> None:
+    from storage.models import HealthSnapshot
+
+    form = await open_form(bot, maya)
+    await bot.handle(submit(maya, form, {"kind": "call", "summary": "Checked in with the champion"}))
+    async with db.sessions() as s:
+        snapshot = (
+            await s.execute(
+                select(HealthSnapshot).where(
+                    HealthSnapshot.account_id == team.acme_rockets, HealthSnapshot.day == NOW.date()
+                )
+            )
+        ).scalar_one()
+    engagement = snapshot.components["engagement_recency"]
+    assert engagement["score"] == 100.0
+    assert "today" in engagement["reason"] or "0 days" in engagement["reason"]
