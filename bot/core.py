@@ -59,7 +59,7 @@ class Bot:
     async def _dispatch(self, request: Request) -> Response:
         if request.kind is RequestKind.COMMAND:
             if request.command == "help":
-                return self.help_reply()
+                return self.help_reply(shared=request.share)
             spec = self.registry.commands.get(request.command)
             if spec is None:
                 return self.help_reply(unknown=request.command)
@@ -69,7 +69,7 @@ class Bot:
             raise UserError("That button no longer works. Run the command again to get a fresh one.")
         return await action.handler(self.context, request)
 
-    def help_reply(self, *, unknown: str | None = None) -> Reply:
+    def help_reply(self, *, unknown: str | None = None, shared: bool = False) -> Reply:
         lines = ["`help`  this list"]
         lines += [f"`{spec.usage}`  {spec.summary}" for spec in self.registry.commands.values()]
         intro = f"I don't know the command `{unknown}`. " if unknown else ""
@@ -78,7 +78,8 @@ class Bot:
             Text("\n".join(lines)),
             Context(("Add `share` at the end of a command to show the answer to everyone here.",)),
         )
-        return Reply(summary=f"{intro}Commands: " + ", ".join(self.registry.commands), blocks=blocks)
+        summary = f"{intro}Commands: " + ", ".join(self.registry.commands)
+        return Reply(summary=summary, blocks=blocks, shared=shared)
 
 
 def error_reply(message: str) -> Reply:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -20,7 +20,21 @@ def _redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]
     return event
 
 
-def configure(*, level: str = "INFO", json: bool | None = None) -> None:
+class _StreamLogger:
+    """Writes each line to ``stream``, or to whatever ``sys.stderr`` is at that moment (not the one seen
+    at set-up), so a test runner or a daemon that swaps the stream never leaves logging pointing at a
+    closed file."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def msg(self, message: str) -> None:
+        print(message, file=self._stream or sys.stderr, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
+def configure(*, level: str = "INFO", json: bool | None = None, stream: TextIO | None = None) -> None:
     """Set up structlog and the standard library's logging to share one format."""
     if json is None:
         json = not sys.stderr.isatty()
@@ -34,7 +48,7 @@ def configure(*, level: str = "INFO", json: bool | None = None) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=lambda *_args: _StreamLogger(stream),
         cache_logger_on_first_use=False,
     )
     logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")

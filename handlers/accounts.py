@@ -274,7 +274,11 @@ async def risk_command(ctx: BotContext, request: Request) -> Response:
     async with ctx.db.sessions() as session:
         day = await queries.latest_snapshot_day(session, today)
         if day is None:
-            return Reply(summary="No health data yet.", blocks=(Text("No health has been computed yet."),))
+            return Reply(
+                summary="No health data yet.",
+                blocks=(Text("No health has been computed yet."),),
+                shared=request.share,
+            )
         ids = await queries.at_risk_account_ids(
             session, day, fall_points=RISK_FALL_POINTS, fall_days=RISK_FALL_DAYS, segment=segment
         )

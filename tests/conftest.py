@@ -118,3 +118,13 @@ async def sqlite_db(tmp_path: Path, sqlite_template: Path) -> AsyncIterator[Data
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logging() -> Iterator[None]:
+    """CLI tests configure structlog to write to their captured stream; reset it so a later test
+    never logs to a stream that is already closed."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()

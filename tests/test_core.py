@@ -169,7 +169,7 @@ def log_stream(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
     alembic_level = logging.getLogger("alembic").level
     stream = io.StringIO()
     monkeypatch.setattr(sys, "stderr", stream)
-    configure(level="DEBUG", json=True)
+    configure(level="DEBUG", json=True, stream=stream)
     try:
         yield stream
     finally:
