@@ -236,3 +236,15 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[str] = mapped_column(String(128))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class InboundEvent(Base):
+    """Platform events already handled, so a retried delivery (Slack's X-Slack-Retry-Num) runs once."""
+
+    __tablename__ = "inbound_event"
+    __table_args__ = (Index("ix_inbound_event_received_at", "received_at"),)
+
+    source: Mapped[str] = mapped_column(String(16), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+

@@ -1,0 +1,426 @@
+"""The Slack app: Bolt listeners that turn Slack payloads into Requests and Replies into Block Kit.
+
+Everything is acknowledged at once (Slack allows 3 seconds); answers follow through ``response_url``
+or the Web API. Modal submissions are the exception: they are validated before the acknowledgement,
+because field errors must travel back in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from adapters.slack.identity import SlackIdentity
+from adapters.slack.render import (
+    FORM_CALLBACK_ID,
+    action_name,
+    modal_metadata,
+    modal_values,
+    render_home,
+    render_message,
+    render_modal,
+)
+from bot.core import Bot, error_reply
+from bot.errors import crash_message, new_reference
+from bot.grammar import parse
+from bot.log import get_logger
+from bot.settings import Settings
+from bot.types import Actions, Address, Form, Platform, Reply, Request, RequestKind, Response, Text
+from storage.inbound import first_delivery
+
+log = get_logger("touchpoint.slack")
+
+SLASH_COMMAND = "/cs"
+LOG_SHORTCUT = "log_followup_shortcut"
+NOT_ALLOWED_WORKSPACE = "Touchpoint is not enabled for this Slack workspace."
+NO_SECRET = "not-configured"  # Socket Mode needs no signing secret; Bolt wants a string anyway
+
+Listener = TypeVar("Listener", bound=Callable[..., Awaitable[None]])
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """Retry 429 after Retry-After, 500/503 with back-off, and dropped connections."""
+    return [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        AsyncServerErrorRetryHandler(max_retry_count=3),
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """The Web API client: Slack's URL (or a test fake), with :func:`retry_handlers`."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    return AsyncWebClient(token=token, base_url=settings.slack_api_url, retry_handlers=retry_handlers())
+
+
+class SlackAdapter:
+    """Bolt's AsyncApp with Touchpoint's listeners; mount :attr:`app` on the web server."""
+
+    def __init__(self, bot: Bot, settings: Settings) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.client = web_client(settings)
+        self.identity = SlackIdentity(bot.context.db, self.client)
+        self.in_flight = InFlight()
+        secret = (
+            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else NO_SECRET
+        )
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret,
+            process_before_response=False,
+            ignoring_self_events_enabled=True,
+        )
+        self.app.middleware(self._allowed_workspace)
+        self.app.middleware(self._once_per_event)
+        self.app.error(self._on_error)
+        listen = self._listener
+        self.app.command(SLASH_COMMAND)(listen(self._on_command))
+        self.app.action(re.compile(".+"))(listen(self._on_action))
+        self.app.view(FORM_CALLBACK_ID)(listen(self._on_submit))
+        self.app.shortcut(LOG_SHORTCUT)(listen(self._on_log_shortcut))
+        self.app.event("app_mention")(listen(self._on_mention))
+        self.app.event("message")(listen(self._on_direct_message))
+        self.app.event("app_home_opened")(listen(self._on_home_opened))
+
+    async def drain(self, seconds: float = 10.0) -> bool:
+        """Wait for answers still being worked on after their acknowledgement (False after ``seconds``)."""
+        return await self.in_flight.wait_idle(seconds)
+
+    def _listener(self, listener: Listener) -> Listener:
+        """``listener`` as Bolt runs it: counted while it works (see :meth:`drain`), and a failure after
+        the acknowledgement handled here. Bolt would clear an acknowledgement already given when a
+        listener raises, then answer Slack with a 404 after waiting 3 seconds."""
+
+        @functools.wraps(listener)
+        async def run(*args: Any, **kwargs: Any) -> None:
+            try:
+                await listener(*args, **kwargs)
+            except Exception as error:
+                ack = kwargs.get("ack")
+                if isinstance(ack, AsyncAck) and ack.response is None:
+                    raise  # not acknowledged yet: Bolt answers 500 and calls _on_error
+                await self._failed_after_ack(error, kwargs.get("body"))
+
+        return self.in_flight.track(run)  # type: ignore[return-value]
+
+    # --------------------------------------------------------------------------------- middleware
+
+    async def _allowed_workspace(
+        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        allowed = self.settings.slack_team_ids
+        team = req.context.team_id
+        if allowed and team not in allowed:
+            log.warning("slack_workspace_refused", team=team)
+            if isinstance(req.body, dict) and req.body.get("command"):
+                return BoltResponse(status=200, body=NOT_ALLOWED_WORKSPACE)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def _once_per_event(
+        self, req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
+    ) -> BoltResponse:
+        """Events API retries carry the same event_id: handle the first delivery only."""
+        body = req.body if isinstance(req.body, dict) else {}
+        event_id = body.get("event_id")
+        if (
+            body.get("type") == "event_callback"
+            and event_id
+            and not await first_delivery(self.bot.context.db, "slack", str(event_id))
+        ):
+            retry = req.headers.get("x-slack-retry-num", [""])[0]
+            log.info("slack_event_repeat_ignored", event_id=event_id, retry=retry)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        reference = new_reference()
+        log.error("slack_listener_failed", reference=reference, exc_info=error, type=body.get("type"))
+
+    async def _failed_after_ack(self, error: Exception, body: Any) -> None:
+        """Log the failure with a reference and, where possible, tell the person that reference."""
+        body = body if isinstance(body, dict) else {}
+        reference = new_reference()
+        log.error("slack_listener_failed", reference=reference, exc_info=error, type=body.get("type"))
+        message = render_message(error_reply(crash_message(reference)))
+        url = body.get("response_url")
+        user = body.get("user_id") or (body["user"].get("id") if isinstance(body.get("user"), dict) else None)
+        try:
+            if url and await self._respond(
+                str(url), {"response_type": "ephemeral", "replace_original": False, **message}
+            ):
+                return
+            if user:
+                await self.client.chat_postMessage(channel=str(user), **message)
+        except Exception as failure:
+            log.warning("slack_failure_not_told", reference=reference, error=type(failure).__name__)
+
+    # ---------------------------------------------------------------------------------- listeners
+
+    async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        actor = await self.identity.actor(str(body.get("user_id", "")))
+        parsed = parse(str(body.get("text", "")))
+        address = Address(
+            platform=Platform.SLACK,
+            target=str(body.get("channel_id", "")),
+            user=actor.platform_user_id,
+            private=not parsed.share,
+        )
+        request = Request(
+            kind=RequestKind.COMMAND,
+            actor=actor,
+            address=address,
+            command=parsed.command,
+            args=parsed.args,
+            text=parsed.text,
+            share=parsed.share,
+        )
+        response = await self.bot.handle(request)
+        await self._deliver(
+            response,
+            response_url=body.get("response_url"),
+            trigger_id=body.get("trigger_id"),
+            address=address,
+        )
+
+    async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        action = (body.get("actions") or [{}])[0]
+        try:
+            payload = json.loads(action.get("value") or "{}")
+        except json.JSONDecodeError:
+            payload = {}
+        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
+        container = body.get("container") or {}
+        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
+        address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
+        request = Request(
+            kind=RequestKind.ACTION,
+            actor=actor,
+            address=address,
+            action=action_name(str(action.get("action_id", ""))),
+            payload=payload if isinstance(payload, dict) else {},
+        )
+        response = await self.bot.handle(request)
+        in_message = container.get("type") == "message" and bool(body.get("response_url"))
+        await self._deliver(
+            response,
+            response_url=body.get("response_url") if in_message else None,
+            trigger_id=body.get("trigger_id"),
+            address=address,
+            replace_allowed=in_message,
+        )
+
+    async def _on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        metadata = modal_metadata(view)
+        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
+        address = Address(
+            platform=Platform.SLACK,
+            target=str(metadata.get("channel") or ""),
+            user=actor.platform_user_id,
+        )
+        payload = metadata.get("payload")
+        request = Request(
+            kind=RequestKind.SUBMIT,
+            actor=actor,
+            address=address,
+            action=str(metadata.get("action") or ""),
+            payload=payload if isinstance(payload, dict) else {},
+            values=modal_values(view),
+        )
+        response = await self.bot.handle(request)
+        if isinstance(response, Form):
+            if response.errors:
+                await ack(response_action="errors", errors=dict(response.errors))
+            else:
+                await ack(
+                    response_action="update", view=render_modal(response, context=metadata_context(address))
+                )
+            return
+        await ack()
+        await self._post(response, address)
+
+    async def _on_log_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
+        message = body.get("message") or {}
+        channel = str((body.get("channel") or {}).get("id") or "")
+        address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
+        request = Request(
+            kind=RequestKind.ACTION,
+            actor=actor,
+            address=address,
+            action="followup.open_form",
+            payload={"summary": str(message.get("text") or "")[:2900]},
+        )
+        response = await self.bot.handle(request)
+        await self._deliver(response, response_url=None, trigger_id=body.get("trigger_id"), address=address)
+
+    async def _on_mention(self, event: dict[str, Any]) -> None:
+        await self._answer_message(event, thread=str(event.get("thread_ts") or event.get("ts") or ""))
+
+    async def _on_direct_message(self, event: dict[str, Any]) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        # A DM is a conversation: answer in it, in a thread only when the question was asked in one.
+        await self._answer_message(event, thread=str(event.get("thread_ts") or ""))
+
+    async def _answer_message(self, event: dict[str, Any], *, thread: str) -> None:
+        actor = await self.identity.actor(str(event.get("user", "")))
+        parsed = parse(str(event.get("text", "")))
+        address = Address(
+            platform=Platform.SLACK,
+            target=str(event.get("channel", "")),
+            thread=thread or None,
+            user=actor.platform_user_id,
+            private=False,
+        )
+        request = Request(
+            kind=RequestKind.COMMAND,
+            actor=actor,
+            address=address,
+            command=parsed.command,
+            args=parsed.args,
+            text=parsed.text,
+            share=True,
+        )
+        response = await self.bot.handle(request)
+        await self._deliver(response, response_url=None, trigger_id=None, address=address)
+
+    async def _on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if event.get("tab") not in (None, "home"):
+            return
+        user = str(event.get("user", ""))
+        actor = await self.identity.actor(user)
+        address = Address(platform=Platform.SLACK, target=user, user=user)
+        request = Request(kind=RequestKind.COMMAND, actor=actor, address=address, command="home")
+        response = await self.bot.handle(request)
+        if isinstance(response, Reply):
+            await self.client.views_publish(user_id=user, view=render_home(response))
+
+    # ---------------------------------------------------------------------------------- delivery
+
+    async def _deliver(
+        self,
+        response: Response,
+        *,
+        response_url: Any,
+        trigger_id: Any,
+        address: Address,
+        replace_allowed: bool = False,
+    ) -> None:
+        """Show ``response`` where the request came from: a modal, a response_url answer, or a post."""
+        if isinstance(response, Form):
+            if trigger_id:
+                view = render_modal(response, context=metadata_context(address))
+                await self.client.views_open(trigger_id=str(trigger_id), view=view)
+                return
+            if response.opener is None:
+                return
+            response = Reply(
+                summary=f"{response.title}: use the button to open the form.",
+                blocks=(Text(response.title), Actions((response.opener,))),
+            )
+        if response_url:
+            message = render_message(response)
+            if response.replace and replace_allowed:
+                message = {"replace_original": True, **message}
+            else:
+                kind = "in_channel" if response.shared else "ephemeral"
+                message = {"response_type": kind, "replace_original": False, **message}
+            if await self._respond(str(response_url), message):
+                return
+        await self._post(response, address)
+
+    async def _respond(self, response_url: str, message: dict[str, Any]) -> bool:
+        """Answer through a response_url, retrying 429 and 5xx as the Web API client does. False when
+        Slack refused it (expired, used up) or could not be reached: the caller then posts instead."""
+        client = AsyncWebhookClient(url=response_url, retry_handlers=retry_handlers())
+        try:
+            result = await client.send_dict(message)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            log.warning("slack_response_url_failed", error=type(error).__name__)
+            return False
+        if result.status_code == 200:
+            return True
+        log.warning("slack_response_url_failed", status=result.status_code, error=result.body[:200])
+        return False
+
+    async def _post(self, reply: Reply, address: Address) -> None:
+        """A reply without a response_url: in the thread it was asked in, privately, or by DM."""
+        message = render_message(reply)
+        if address.thread or not address.private:
+            await self.client.chat_postMessage(channel=address.target, thread_ts=address.thread, **message)
+            return
+        if address.target and address.user and address.target.startswith(("C", "G")):
+            try:
+                await self.client.chat_postEphemeral(channel=address.target, user=address.user, **message)
+                return
+            except SlackApiError as error:
+                # Not in that channel (a modal can be opened anywhere): tell the person directly.
+                log.info("slack_ephemeral_refused", channel=address.target, error=slack_error(error))
+        await self.client.chat_postMessage(channel=address.user or address.target, **message)
+
+
+class InFlight:
+    """Counts listener runs in progress. Bolt acknowledges first and runs the listener as a task of its
+    own, so without this a shutdown would drop answers already promised by the acknowledgement."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def track(self, listener: Listener) -> Listener:
+        # functools.wraps keeps the signature Bolt reads to decide which arguments to pass.
+        @functools.wraps(listener)
+        async def run(*args: Any, **kwargs: Any) -> None:
+            self._running += 1
+            self._idle.clear()
+            try:
+                await listener(*args, **kwargs)
+            finally:
+                self._running -= 1
+                if self._running == 0:
+                    self._idle.set()
+
+        return run  # type: ignore[return-value]
+
+    async def wait_idle(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+
+def slack_error(error: SlackApiError) -> str | None:
+    data = error.response.data
+    return str(data.get("error")) if isinstance(data, dict) else None
+
+
+def metadata_context(address: Address) -> dict[str, Any]:
+    return {"channel": address.target} if address.target else {}
+
+
+__all__ = ["SlackAdapter", "web_client"]

@@ -1,0 +1,162 @@
+"""A fake Slack Web API on an ephemeral loopback port that records every call with its body.
+
+It answers the methods Touchpoint uses, plus ``response_url`` posts (under /respond/...), and can be
+told to fail: ``fail_next(method, status, retry_after=..., error=...)`` queues error answers for a
+method (HTTP errors, or Slack's own ``{"ok": false, "error": ...}`` refusals with status 200). Each
+recorded :class:`Call` keeps the status it was answered with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+BOT_USER_ID = "UBOT0001"
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    status: int = 200  # the HTTP status the fake answered with
+
+
+@dataclass
+class FakeSlack:
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    _failures: dict[str, deque[tuple[int, int | None, str | None]]] = field(
+        default_factory=lambda: defaultdict(deque)
+    )
+    _server: TestServer | None = None
+    _changed: asyncio.Condition | None = None
+
+    # ------------------------------------------------------------------------------------ control
+
+    @property
+    def api_url(self) -> str:
+        assert self._server is not None
+        return str(self._server.make_url("/api/"))
+
+    def response_url(self, name: str = "r1") -> str:
+        assert self._server is not None
+        return str(self._server.make_url(f"/respond/{name}"))
+
+    def add_user(self, user_id: str, email: str | None, name: str = "someone") -> None:
+        profile: dict[str, Any] = {"real_name": name}
+        if email:
+            profile["email"] = email
+        self.users[user_id] = {"id": user_id, "name": name, "profile": profile}
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``status`` (429 carries ``retry_after``).
+        ``status`` 200 with ``error`` is Slack's way of refusing a call: ``{"ok": false, "error": ...}``."""
+        for _ in range(times):
+            self._failures[method].append((status, retry_after, error))
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, seconds: float = 5.0) -> list[Call]:
+        """Wait until ``count`` calls of ``method`` arrived (no sleeping: woken by each call)."""
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self.of(method)) >= count), seconds)
+        return self.of(method)
+
+    # ------------------------------------------------------------------------------------- server
+
+    async def start(self) -> None:
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_route("*", "/api/{method}", self._api)
+        app.router.add_post("/respond/{name}", self._respond)
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+
+    async def close(self) -> None:
+        if self._server is not None:
+            await self._server.close()
+
+    async def _record(self, method: str, request: web.Request, failure: web.Response | None) -> Call:
+        raw = await request.text()
+        if request.content_type == "application/json":
+            body = json.loads(raw or "{}")
+        else:
+            body = {**dict(request.query), **dict(parse_qsl(raw))}
+            for key in ("blocks", "view"):
+                if isinstance(body.get(key), str):
+                    body[key] = json.loads(body[key])
+        status = 200 if failure is None else failure.status
+        call = Call(method=method, body=body, headers=dict(request.headers), status=status)
+        self.calls.append(call)
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+        return call
+
+    def _failure(self, method: str) -> web.Response | None:
+        queue = self._failures.get(method)
+        if not queue:
+            return None
+        status, retry_after, error = queue.popleft()
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        if status == 429:
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429, headers=headers)
+        if status == 200:
+            return web.json_response({"ok": False, "error": error or "fatal_error"})
+        return web.Response(status=status, text=error or "server error", headers=headers)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        failure = self._failure(method)
+        call = await self._record(method, request, failure)
+        if failure is not None:
+            return failure
+        if method == "auth.test":
+            return web.json_response(
+                {
+                    "ok": True,
+                    "user_id": BOT_USER_ID,
+                    "bot_id": "BBOT0001",
+                    "team_id": "T0001ACME",
+                    "team": "Acme CS",
+                }
+            )
+        if method == "users.info":
+            user = self.users.get(str(call.body.get("user")))
+            if user is None:
+                return web.json_response({"ok": False, "error": "user_not_found"})
+            return web.json_response({"ok": True, "user": user})
+        if method == "conversations.open":
+            return web.json_response({"ok": True, "channel": {"id": "D" + str(call.body.get("users", "X"))}})
+        if method in ("chat.postMessage", "chat.update"):
+            return web.json_response(
+                {"ok": True, "channel": call.body.get("channel"), "ts": f"{len(self.calls)}.0001"}
+            )
+        if method in ("views.open", "views.publish", "views.update"):
+            return web.json_response({"ok": True, "view": {"id": "V123"}})
+        return web.json_response({"ok": True})
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        failure = self._failure("response_url")
+        await self._record("response_url", request, failure)
+        if failure is not None:
+            return failure
+        return web.Response(text="ok")

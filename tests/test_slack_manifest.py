@@ -1,0 +1,75 @@
+"""The Slack app manifest: valid against Slack's published schema, and declaring what the adapter needs.
+
+The schema lives beside the project (``../shared/schemas``); in a checkout without it the schema test is
+skipped, and the checks of what the manifest declares still run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from adapters.slack.app import LOG_SHORTCUT, SLASH_COMMAND
+from adapters.web import SLACK_PATH
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MANIFEST = REPO_ROOT / "adapters" / "slack" / "manifest.yml"
+SCHEMA = REPO_ROOT.parent / "shared" / "schemas" / "slack-app-manifest.schema.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    loaded = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
+
+
+@pytest.mark.skipif(
+    not SCHEMA.exists(), reason="Slack's manifest schema is not beside this checkout (../shared/schemas)"
+)
+def test_manifest_is_valid_against_slacks_schema(manifest: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker())
+    problems = sorted(validator.iter_errors(manifest), key=lambda e: list(e.absolute_path))
+    assert not problems, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in problems)
+
+
+def test_manifest_declares_the_slash_command(manifest: dict[str, Any]) -> None:
+    commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
+    assert SLASH_COMMAND in commands
+    assert commands[SLASH_COMMAND]["url"].endswith(SLACK_PATH)
+
+
+def test_manifest_declares_the_log_follow_up_message_shortcut(manifest: dict[str, Any]) -> None:
+    shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
+    assert shortcuts[LOG_SHORTCUT]["type"] == "message"
+
+
+def test_manifest_subscribes_to_the_events_the_adapter_answers(manifest: dict[str, Any]) -> None:
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_home_opened", "app_mention", "message.im"} <= events
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+
+
+def test_manifest_asks_for_the_scopes_the_adapter_uses(manifest: dict[str, Any]) -> None:
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    needed = {"commands", "chat:write", "users:read", "users:read.email", "im:history", "app_mentions:read"}
+    assert needed <= scopes, f"missing scopes: {sorted(needed - scopes)}"
+
+
+def test_manifest_points_every_request_url_at_the_slack_endpoint(manifest: dict[str, Any]) -> None:
+    settings = manifest["settings"]
+    if settings.get("socket_mode_enabled"):
+        pytest.skip("Socket Mode: no request URLs")
+    urls = [
+        settings["event_subscriptions"]["request_url"],
+        settings["interactivity"]["request_url"],
+        *(c["url"] for c in manifest["features"]["slash_commands"]),
+    ]
+    assert all(url.startswith("https://") and url.endswith(SLACK_PATH) for url in urls), urls
