@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from adapters.teams.package import teams_package_command
 from bot import __version__
 from bot.cli_demo import demo_data_command
 from bot.cli_health import health_app
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(health_app, name="health")
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
+app.command("teams-package")(teams_package_command)
 
 
 @app.command()

@@ -248,3 +248,27 @@ class InboundEvent(Base):
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+
+class TeamsConversation(Base):
+    """A Microsoft Teams conversation Touchpoint was installed in or spoken to in: its Bot Framework
+    conversation reference, so the bot can post there later without being asked (digests, reminders).
+
+    ``conversation_id`` is the conversation without any ``;messageid=`` thread suffix. ``user_aad_id``
+    is the person's Azure AD object id in a personal chat (how :func:`send_to_person` finds it).
+    """
+
+    __tablename__ = "teams_conversation"
+    __table_args__ = (Index("ix_teams_conversation_user_aad_id", "user_aad_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(512), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    tenant_id: Mapped[str | None] = mapped_column(String(64))
+    service_url: Mapped[str] = mapped_column(String(500))
+    bot_id: Mapped[str] = mapped_column(String(200))
+    user_aad_id: Mapped[str | None] = mapped_column(String(64))
+    reference: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    welcomed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+

@@ -1,0 +1,178 @@
+"""``touchpoint teams-package``: the Teams app package (manifest.json and two icons, zipped) to upload
+in Teams ("Apps > Manage your apps > Upload an app") or the Teams admin center.
+
+The manifest follows schema 1.17: one bot for personal chats, teams and group chats, with the core's
+commands as command lists (at most ten a scope, titles up to 32 characters). No Bot Framework import
+here, so the command works without loading the SDK.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from adapters.teams.icons import ACCENT, color_icon, outline_icon
+from bot import __version__
+from bot.cli_support import console, err_console, fail
+from bot.format import truncate
+
+MANIFEST_VERSION = "1.17"
+MANIFEST_SCHEMA = (
+    f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
+)
+MAX_COMMANDS = 10
+COMMAND_TITLE_CHARS = 32
+COMMAND_DESCRIPTION_CHARS = 128
+SHORT_DESCRIPTION = "Account health, renewals, follow-ups and milestones for CS teams."
+FULL_DESCRIPTION = (
+    "Touchpoint is a chat assistant for Customer Success and Customer Experience teams. Ask about an "
+    "account and get its health score, why it moved, renewal date, open follow-ups, milestones and the "
+    "latest customer feedback on one card. List your accounts worst health first, see red and falling "
+    "accounts with the ARR at risk, check upcoming renewals, and log calls, emails, meetings and QBRs "
+    "without leaving Teams. Follow-ups and milestones can be marked done or snoozed from the card. "
+    "Chat with Touchpoint personally, or mention it in a channel to answer in the thread."
+)
+PERSONAL_ONLY = frozenset({"home"})  # a person's own overview: not offered in team and group scopes
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+HOST = re.compile(r"^(\*\.)?([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$|^localhost$")
+
+
+def core_commands() -> list[tuple[str, str]]:
+    """(title, description) for ``help`` and every command the core registers, in order."""
+    from bot.registry import Registry
+    from handlers import register_all
+
+    registry = Registry()
+    register_all(registry)
+    commands = [("help", "what Touchpoint can do")]
+    commands += [(spec.name, f"{spec.summary} ({spec.usage})") for spec in registry.commands.values()]
+    return commands
+
+
+def command_list(commands: list[tuple[str, str]], scopes: list[str]) -> dict[str, Any]:
+    return {
+        "scopes": scopes,
+        "commands": [
+            {
+                "title": truncate(title, COMMAND_TITLE_CHARS),
+                "description": truncate(description, COMMAND_DESCRIPTION_CHARS),
+            }
+            for title, description in commands[:MAX_COMMANDS]
+        ],
+    }
+
+
+def build_manifest(
+    *,
+    app_id: str,
+    version: str = __version__,
+    domain: str | None = None,
+    developer_name: str = "Touchpoint",
+    website_url: str | None = None,
+    privacy_url: str | None = None,
+    terms_url: str | None = None,
+    commands: list[tuple[str, str]] | None = None,
+) -> dict[str, Any]:
+    """The manifest.json content. ``app_id`` (the bot's Microsoft App ID) is also the Teams app id."""
+    if not GUID.match(app_id):
+        raise ValueError(
+            f"the app id must be a GUID like 00000000-0000-0000-0000-000000000000, not {app_id!r}"
+        )
+    if domain is not None and not HOST.match(domain):
+        raise ValueError(f"{domain!r} is not a host name (give it without https:// or a path)")
+    for url in (website_url, privacy_url, terms_url):
+        if url is not None and not url.lower().startswith("https://"):
+            raise ValueError(f"Teams needs https links: {url!r}")
+    base = f"https://{domain}" if domain else "https://example.com/touchpoint"
+    commands = commands if commands is not None else core_commands()
+    team_commands = [c for c in commands if c[0] not in PERSONAL_ONLY]
+    return {
+        "$schema": MANIFEST_SCHEMA,
+        "manifestVersion": MANIFEST_VERSION,
+        "version": version,
+        "id": app_id.lower(),
+        "developer": {
+            "name": truncate(developer_name, 32),
+            "websiteUrl": website_url or f"{base}/",
+            "privacyUrl": privacy_url or f"{base}/privacy",
+            "termsOfUseUrl": terms_url or f"{base}/terms",
+        },
+        "name": {"short": "Touchpoint", "full": "Touchpoint for Customer Success"},
+        "description": {"short": SHORT_DESCRIPTION, "full": FULL_DESCRIPTION},
+        "icons": {"color": "color.png", "outline": "outline.png"},
+        "accentColor": ACCENT,
+        "bots": [
+            {
+                "botId": app_id.lower(),
+                "scopes": ["personal", "team", "groupChat"],
+                "isNotificationOnly": False,
+                "supportsFiles": False,
+                "supportsCalling": False,
+                "supportsVideo": False,
+                "commandLists": [
+                    command_list(commands, ["personal"]),
+                    command_list(team_commands, ["team", "groupChat"]),
+                ],
+            }
+        ],
+        "permissions": ["identity", "messageTeamMembers"],
+        "validDomains": [domain] if domain else [],
+    }
+
+
+def build_package(manifest: dict[str, Any]) -> bytes:
+    """The zip Teams accepts: manifest.json and the two icons at its root."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        archive.writestr(manifest["icons"]["color"], color_icon())
+        archive.writestr(manifest["icons"]["outline"], outline_icon())
+    return buffer.getvalue()
+
+
+def teams_package_command(
+    app_id: Annotated[
+        str, typer.Option("--app-id", help="The bot's Microsoft App ID (MicrosoftAppId), a GUID.")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the zip.")] = Path(
+        "touchpoint-teams.zip"
+    ),
+    domain: Annotated[
+        str | None,
+        typer.Option(help="Host name Touchpoint is served from (validDomains and default developer URLs)."),
+    ] = None,
+    app_version: Annotated[
+        str, typer.Option("--app-version", help="Version of the app package.")
+    ] = __version__,
+    developer: Annotated[str, typer.Option(help="Developer name shown in Teams.")] = "Touchpoint",
+    website_url: Annotated[str | None, typer.Option(help="https URL of the support page.")] = None,
+    privacy_url: Annotated[str | None, typer.Option(help="https URL of the privacy statement.")] = None,
+    terms_url: Annotated[str | None, typer.Option(help="https URL of the terms of use.")] = None,
+) -> None:
+    """Build the Microsoft Teams app package (manifest and icons) to upload in Teams."""
+    try:
+        manifest = build_manifest(
+            app_id=app_id,
+            version=app_version,
+            domain=domain,
+            developer_name=developer,
+            website_url=website_url,
+            privacy_url=privacy_url,
+            terms_url=terms_url,
+        )
+    except ValueError as error:
+        raise fail(str(error), code=2) from None
+    output.write_bytes(build_package(manifest))
+    console.print(f"Wrote {output} (manifest {MANIFEST_VERSION}, app id {manifest['id']}).", markup=False)
+    if domain is None and not (website_url and privacy_url and terms_url):
+        err_console.print(
+            "Note: developer links point at example.com; pass --domain or --website-url, --privacy-url "
+            "and --terms-url before publishing to your organisation.",
+            markup=False,
+        )

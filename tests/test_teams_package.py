@@ -1,0 +1,185 @@
+"""``touchpoint teams-package``: a Teams app package that Teams accepts, and the SDK kept in its place."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import struct
+import subprocess
+import sys
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from adapters.teams.package import build_manifest, build_package
+from bot.cli import app
+from tests.adaptivecards import node_package
+
+APP_ID = "6C1F3F0E-1D2B-4C5A-9E8F-0A1B2C3D4E5F"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def manifest_schema(version: str) -> dict[str, Any]:
+    package = node_package("@microsoft/app-manifest")
+    if package is None:
+        pytest.skip(
+            "npm package @microsoft/app-manifest is not installed (npm install @microsoft/app-manifest)"
+        )
+    path = package / "build" / "json-schemas" / "teams" / f"v{version}" / "MicrosoftTeams.schema.json"
+    if not path.is_file():
+        pytest.skip(f"@microsoft/app-manifest has no schema for manifest {version} at {path.name}")
+    return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def read_png(data: bytes) -> tuple[int, int, list[list[tuple[int, int, int, int]]]]:
+    """Width, height and RGBA rows of an 8-bit RGBA, non-interlaced PNG (what the package writes)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    offset, chunks = 8, {}
+    idat = b""
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        body = data[offset + 8 : offset + 8 + length]
+        (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
+        if kind == b"IDAT":
+            idat += body
+        chunks[kind] = body
+        offset += 12 + length
+    width, height, depth, color, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert (depth, color, interlace) == (8, 6, 0)
+    raw = zlib.decompress(idat)
+    rows = []
+    stride = width * 4 + 1
+    for y in range(height):
+        line = raw[y * stride : (y + 1) * stride]
+        assert line[0] == 0, "filter type none"
+        rows.append([tuple(line[1 + x * 4 : 5 + x * 4]) for x in range(width)])
+    return width, height, rows  # type: ignore[return-value]
+
+
+@pytest.fixture
+def manifest() -> dict[str, Any]:
+    return build_manifest(app_id=APP_ID, domain="touchpoint.example.com")
+
+
+def test_manifest_validates_against_the_official_schema(manifest: dict[str, Any]) -> None:
+    import jsonschema
+
+    schema = manifest_schema(manifest["manifestVersion"])
+    validator = jsonschema.Draft4Validator(schema)
+    errors = sorted(validator.iter_errors(manifest), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
+
+
+def test_manifest_fields_teams_requires(manifest: dict[str, Any]) -> None:
+    """Checked by hand too, so the suite means something without the npm schema."""
+    assert manifest["manifestVersion"] == "1.17"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
+    assert manifest["id"] == APP_ID.lower()
+    assert set(manifest["developer"]) >= {"name", "websiteUrl", "privacyUrl", "termsOfUseUrl"}
+    assert all(
+        manifest["developer"][k].startswith("https://") for k in ("websiteUrl", "privacyUrl", "termsOfUseUrl")
+    )
+    assert len(manifest["name"]["short"]) <= 30
+    assert 0 < len(manifest["description"]["short"]) <= 80
+    assert 0 < len(manifest["description"]["full"]) <= 4000
+    assert manifest["validDomains"] == ["touchpoint.example.com"]
+    assert re.fullmatch(r"#[0-9A-Fa-f]{6}", manifest["accentColor"])
+    [bot] = manifest["bots"]
+    assert bot["botId"] == APP_ID.lower()
+    assert set(bot["scopes"]) == {"personal", "team", "groupChat"}
+    lists = {tuple(cl["scopes"]): cl["commands"] for cl in bot["commandLists"]}
+    assert set(lists) == {("personal",), ("team", "groupChat")}
+    for commands in lists.values():
+        assert 0 < len(commands) <= 10
+        for command in commands:
+            assert 0 < len(command["title"]) <= 32
+            assert 0 < len(command["description"]) <= 128
+    personal = [c["title"] for c in lists[("personal",)]]
+    assert personal[:3] == ["help", "account", "my"]
+    assert "home" in personal and "home" not in [c["title"] for c in lists[("team", "groupChat")]]
+
+
+def test_at_most_ten_commands_and_short_titles() -> None:
+    many = [(f"command-number-{i}-with-a-rather-long-name", "d" * 300) for i in range(14)]
+    manifest = build_manifest(app_id=APP_ID, commands=many)
+    for command_list in manifest["bots"][0]["commandLists"]:
+        assert len(command_list["commands"]) == 10
+        assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in command_list["commands"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"app_id": "not-a-guid"}, "GUID"),
+        ({"app_id": APP_ID, "domain": "https://touchpoint.example.com/api"}, "host name"),
+        ({"app_id": APP_ID, "website_url": "http://example.com"}, "https"),
+    ],
+)
+def test_bad_options_are_refused(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_manifest(**kwargs)  # type: ignore[arg-type]
+
+
+def test_icons_are_the_sizes_teams_wants(manifest: dict[str, Any]) -> None:
+    archive = zipfile.ZipFile(io.BytesIO(build_package(manifest)))
+    assert sorted(archive.namelist()) == ["color.png", "manifest.json", "outline.png"]
+    width, height, color = read_png(archive.read("color.png"))
+    assert (width, height) == (192, 192)
+    assert all(pixel[3] == 255 for row in color for pixel in row), "the colour icon is opaque"
+    width, height, outline = read_png(archive.read("outline.png"))
+    assert (width, height) == (32, 32)
+    pixels = [pixel for row in outline for pixel in row]
+    assert all(p[3] == 0 or p[:3] == (255, 255, 255) for p in pixels), "white on transparent only"
+    assert outline[0][0][3] == 0 and outline[31][31][3] == 0, "the background is transparent"
+    assert any(p[3] == 255 for p in pixels), "and something is drawn"
+    assert json.loads(archive.read("manifest.json")) == manifest
+
+
+def test_the_cli_writes_the_zip(tmp_path: Path) -> None:
+    output = tmp_path / "out" / "touchpoint-teams.zip"
+    output.parent.mkdir()
+    result = CliRunner().invoke(
+        app, ["teams-package", "--app-id", APP_ID, "--output", str(output), "--domain", "cs.example.org"]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(zipfile.ZipFile(output).read("manifest.json"))
+    assert manifest["validDomains"] == ["cs.example.org"]
+    assert manifest["developer"]["privacyUrl"] == "https://cs.example.org/privacy"
+
+
+def test_the_cli_refuses_a_bad_app_id(tmp_path: Path) -> None:
+    output = tmp_path / "x.zip"
+    result = CliRunner().invoke(app, ["teams-package", "--app-id", "1234", "--output", str(output)])
+    assert result.exit_code == 2
+    assert not output.exists()
+
+
+# ------------------------------------------------------------------------------ the SDK's place
+
+
+def test_only_the_teams_adapter_imports_botbuilder() -> None:
+    offenders = []
+    for folder in ("bot", "handlers", "storage", "scheduler"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if re.search(r"^\s*(from|import)\s+(botbuilder|botframework)\b", text, re.MULTILINE):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_the_cli_does_not_load_the_bot_framework_sdk() -> None:
+    code = (
+        "import sys, bot.cli; "
+        "print(sorted(m for m in sys.modules if m.startswith(('botbuilder', 'botframework'))))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
