@@ -79,3 +79,17 @@ async def test_upsert_updates_by_natural_key(db: Database) -> None:
 def test_name_key_ignores_case_accents_and_spacing() -> None:
     assert name_key("  Société   Générale ") == "societe generale"
     assert name_key("ACME Corp") == name_key("acme corp")
+
+
+async def test_migrations_match_the_models(db: Database) -> None:
+    """A model changed without a migration (or the reverse) shows up here, on both backends."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from storage.models import Base
+
+    async with db.engine.connect() as connection:
+        diff = await connection.run_sync(
+            lambda conn: compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        )
+    assert diff == []

@@ -1,0 +1,111 @@
+"""Replies as JSON and back, so a reply can wait in the outbox (a database row) until it is sent."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.types import (
+    Actions,
+    Address,
+    Block,
+    Button,
+    Context,
+    Divider,
+    Fields,
+    Header,
+    Image,
+    Platform,
+    Reply,
+    Text,
+)
+
+
+def button_to_dict(button: Button) -> dict[str, Any]:
+    return {
+        "label": button.label,
+        "action": button.action,
+        "payload": dict(button.payload),
+        "style": button.style,
+    }
+
+
+def button_from_dict(data: dict[str, Any]) -> Button:
+    return Button(
+        label=str(data["label"]),
+        action=str(data["action"]),
+        payload=dict(data.get("payload") or {}),
+        style=data.get("style"),
+    )
+
+
+def block_to_dict(block: Block) -> dict[str, Any]:
+    if isinstance(block, Header):
+        return {"type": "header", "text": block.text}
+    if isinstance(block, Text):
+        return {"type": "text", "text": block.text}
+    if isinstance(block, Fields):
+        return {"type": "fields", "items": [list(item) for item in block.items]}
+    if isinstance(block, Context):
+        return {"type": "context", "lines": list(block.lines)}
+    if isinstance(block, Image):
+        return {"type": "image", "url": block.url, "alt": block.alt, "title": block.title}
+    if isinstance(block, Divider):
+        return {"type": "divider"}
+    if isinstance(block, Actions):
+        return {"type": "actions", "buttons": [button_to_dict(b) for b in block.buttons]}
+    raise TypeError(f"unknown block {block!r}")
+
+
+def block_from_dict(data: dict[str, Any]) -> Block:
+    kind = data.get("type")
+    if kind == "header":
+        return Header(str(data["text"]))
+    if kind == "text":
+        return Text(str(data["text"]))
+    if kind == "fields":
+        return Fields(tuple((str(label), str(value)) for label, value in data["items"]))
+    if kind == "context":
+        return Context(tuple(str(line) for line in data["lines"]))
+    if kind == "image":
+        return Image(url=str(data["url"]), alt=str(data["alt"]), title=data.get("title"))
+    if kind == "divider":
+        return Divider()
+    if kind == "actions":
+        return Actions(tuple(button_from_dict(b) for b in data["buttons"]))
+    raise ValueError(f"unknown block type {kind!r}")
+
+
+def reply_to_dict(reply: Reply) -> dict[str, Any]:
+    return {
+        "summary": reply.summary,
+        "blocks": [block_to_dict(b) for b in reply.blocks],
+        "shared": reply.shared,
+    }
+
+
+def reply_from_dict(data: dict[str, Any]) -> Reply:
+    return Reply(
+        summary=str(data["summary"]),
+        blocks=tuple(block_from_dict(b) for b in data.get("blocks", [])),
+        shared=bool(data.get("shared", False)),
+    )
+
+
+def address_to_dict(address: Address) -> dict[str, Any]:
+    return {
+        "platform": address.platform.value,
+        "target": address.target,
+        "thread": address.thread,
+        "user": address.user,
+        "private": address.private,
+    }
+
+
+def address_from_dict(data: dict[str, Any]) -> Address:
+    return Address(
+        platform=Platform(data["platform"]),
+        target=str(data["target"]),
+        thread=data.get("thread"),
+        user=data.get("user"),
+        private=bool(data.get("private", True)),
+    )

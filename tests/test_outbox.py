@@ -1,0 +1,149 @@
+"""The outbox on every backend: one row per idempotency key, leases that never hand a row to two
+workers, retries that come back when due, and dead rows after the last attempt."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from bot.delivery import DeliveryError, DeliveryWorker, backoff_seconds
+from bot.serialize import address_to_dict, reply_to_dict
+from bot.types import Address, Platform, Reply, Text
+from storage import outbox
+from storage.db import Database
+from storage.models import OutboxStatus
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+def message(key: str, target: str = "C1") -> outbox.NewMessage:
+    reply = Reply(summary=f"hello {key}", blocks=(Text(f"hello {key}"),))
+    return outbox.NewMessage(
+        idempotency_key=key,
+        purpose="test",
+        platform=Platform.SLACK.value,
+        address=address_to_dict(Address(platform=Platform.SLACK, target=target)),
+        payload=reply_to_dict(reply),
+    )
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingSender:
+    """Sends succeed or fail by a script: a list of exceptions (or None for success) per call."""
+
+    def __init__(self, script: list[DeliveryError | None] | None = None) -> None:
+        self.script = list(script or [])
+        self.sent: list[tuple[Address, str]] = []
+        self.attempts = 0
+
+    async def send(self, address: Address, reply: Reply) -> str | None:
+        self.attempts += 1
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        self.sent.append((address, reply.summary))
+        return f"ts-{len(self.sent)}"
+
+
+async def test_enqueue_is_idempotent_by_key(db: Database) -> None:
+    assert await outbox.enqueue(db, [message("digest:1:2026-11-25")], now=NOW) == 1
+    assert await outbox.enqueue(db, [message("digest:1:2026-11-25")], now=NOW) == 0
+    assert (await outbox.stats(db, now=NOW)).pending == 1
+
+
+async def test_two_workers_never_claim_the_same_row(db: Database) -> None:
+    await outbox.enqueue(db, [message(f"k{i}") for i in range(40)], now=NOW)
+    first, second = await asyncio.gather(
+        outbox.claim(db, now=NOW, limit=25, lease=timedelta(minutes=2)),
+        outbox.claim(db, now=NOW, limit=25, lease=timedelta(minutes=2)),
+    )
+    ids_first = {c.id for c in first}
+    ids_second = {c.id for c in second}
+    assert not ids_first & ids_second
+    assert len(ids_first | ids_second) == 40
+    # Leased rows are not handed out again until the lease ends.
+    assert await outbox.claim(db, now=NOW + timedelta(minutes=1), limit=50, lease=timedelta(minutes=2)) == []
+    again = await outbox.claim(db, now=NOW + timedelta(minutes=3), limit=50, lease=timedelta(minutes=2))
+    assert len(again) == 40
+
+
+async def test_worker_retries_then_sends_once(db: Database) -> None:
+    clock = Clock(NOW)
+    sender = RecordingSender(
+        [DeliveryError("slack: http_500"), DeliveryError("rate limited", retry_after=30)]
+    )
+    worker = DeliveryWorker(db, {Platform.SLACK: sender}, clock=clock, pacing={})
+    await outbox.enqueue(db, [message("once")], now=NOW)
+
+    assert await worker.run_once() == 0  # 500: backs off
+    assert await worker.run_once() == 0  # not due yet
+    clock.now += timedelta(minutes=1)
+    assert await worker.run_once() == 0  # 429: waits for Retry-After
+    clock.now += timedelta(seconds=29)
+    assert await worker.run_once() == 0
+    clock.now += timedelta(seconds=2)
+    assert await worker.run_once() == 1
+    clock.now += timedelta(hours=1)
+    assert await worker.run_once() == 0
+    assert [summary for _, summary in sender.sent] == ["hello once"]
+    stats = await outbox.stats(db, now=clock.now)
+    assert (stats.sent, stats.pending, stats.dead) == (1, 0, 0)
+
+
+async def test_row_is_dead_after_the_last_attempt_and_admins_are_told(db: Database) -> None:
+    clock = Clock(NOW)
+    sender = RecordingSender([DeliveryError("slack: http_503")] * 20)
+    dead: list[tuple[int, str]] = []
+    worker = DeliveryWorker(
+        db, {Platform.SLACK: sender}, clock=clock, pacing={}, on_dead=lambda m, why: dead.append((m.id, why))
+    )
+    await outbox.enqueue(db, [message("doomed")], now=NOW)
+    for _ in range(12):
+        await worker.run_once()
+        clock.now += timedelta(hours=1)
+    assert sender.attempts == 8
+    assert len(dead) == 1 and "503" in dead[0][1]
+    stats = await outbox.stats(db, now=clock.now)
+    assert stats.dead == 1
+    assert await outbox.retry_dead(db, now=clock.now) == 1
+    assert (await outbox.stats(db, now=clock.now)).pending == 1
+
+
+async def test_permanent_errors_are_not_retried(db: Database) -> None:
+    clock = Clock(NOW)
+    sender = RecordingSender([DeliveryError("slack: channel_not_found", permanent=True)])
+    worker = DeliveryWorker(db, {Platform.SLACK: sender}, clock=clock, pacing={})
+    await outbox.enqueue(db, [message("gone")], now=NOW)
+    await worker.run_once()
+    clock.now += timedelta(hours=1)
+    await worker.run_once()
+    assert sender.attempts == 1
+    assert (await outbox.stats(db, now=clock.now)).dead == 1
+
+
+async def test_a_crashed_worker_leaves_its_rows_for_the_next_one(db: Database) -> None:
+    await outbox.enqueue(db, [message("leased")], now=NOW)
+    claimed = await outbox.claim(db, now=NOW, limit=10, lease=timedelta(minutes=2))
+    assert len(claimed) == 1  # ...and this worker dies without sending
+    clock = Clock(NOW + timedelta(minutes=5))
+    sender = RecordingSender()
+    assert await DeliveryWorker(db, {Platform.SLACK: sender}, clock=clock, pacing={}).run_once() == 1
+    assert len(sender.sent) == 1
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
+    import random
+
+    rng = random.Random(1)
+    delays = [backoff_seconds(n, rng=rng) for n in range(1, 12)]
+    assert 1.0 <= delays[0] <= 3.0
+    assert 8.0 <= delays[3] <= 24.0
+    assert max(delays) <= 900 * 1.5
+    assert OutboxStatus.DEAD.value == "dead"
