@@ -10,16 +10,11 @@ from bot.context import BotContext
 from bot.errors import BadArguments, NotFound
 from bot.format import day_text, days_until_text, plural, truncate
 from bot.health_service import recompute_accounts
-from bot.paging import paginate
 from bot.registry import Registry
 from bot.types import (
-    Actions,
-    Block,
     Button,
-    Context,
     Form,
     FormInput,
-    Header,
     InputKind,
     Option,
     Payload,
@@ -31,6 +26,8 @@ from bot.types import (
 )
 from handlers.accounts import choice_reply, payload_int
 from handlers.changes import account_for_change, audit_change
+from handlers.item_list import item_buttons as item_buttons  # re-exported: digests and reminders use it
+from handlers.item_list import item_list_reply
 from handlers.scope import owner_scope
 from storage import queries
 from storage.models import FollowUp, FollowUpKind, FollowUpStatus
@@ -229,22 +226,13 @@ async def followups_command(ctx: BotContext, request: Request) -> Response:
                 return choice_reply(found)
             title = f"Open follow-ups for {found.match.name}"
             rows = await queries.open_follow_ups(session, today=today, account_id=found.match.id)
-    if not rows:
-        return Reply(summary=f"{title}: none.", blocks=(Text(f"{title}: none. 🎉"),), shared=request.share)
-    page = paginate(rows, request)
-    blocks: list[Block] = [Header(title)]
-    for row in page.items:
-        blocks.append(Text(follow_up_line(row, today)))
-        blocks.append(Actions(item_buttons(DONE, SNOOZE, "followup_id", row.id)))
-    blocks.append(Context((page.caption,)))
-    if page.more:
-        blocks.append(Actions((page.more,)))
-    return Reply(
-        summary=f"{title}: {page.caption}",
-        blocks=tuple(blocks),
-        shared=request.share,
-        replace=page.offset > 0,
+    return item_list_reply(
+        request, title, rows, line=lambda row: follow_up_line(row, today), buttons=follow_up_buttons
     )
+
+
+def follow_up_buttons(row: queries.FollowUpRow) -> tuple[Button, ...]:
+    return item_buttons(DONE, SNOOZE, "followup_id", row.id)
 
 
 def follow_up_line(row: queries.FollowUpRow, today: date) -> str:
@@ -256,14 +244,6 @@ def follow_up_line(row: queries.FollowUpRow, today: date) -> str:
         else:
             due = f" · due {days_until_text(row.due_date, today)}"
     return f"**{row.account_name}**: {what}{due}"
-
-
-def item_buttons(done: str, snooze: str, key: str, object_id: int) -> tuple[Button, ...]:
-    return (
-        Button(label="Done", action=done, payload={key: object_id}, style="primary"),
-        Button(label="Snooze 1 day", action=snooze, payload={key: object_id, "days": 1}),
-        Button(label="Snooze 1 week", action=snooze, payload={key: object_id, "days": 7}),
-    )
 
 
 def snooze_days(request: Request) -> int:

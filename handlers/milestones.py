@@ -11,12 +11,12 @@ from bot.context import BotContext
 from bot.errors import NotFound
 from bot.format import day_text, days_until_text, plural
 from bot.health_service import recompute_accounts
-from bot.paging import paginate
 from bot.registry import Registry
-from bot.types import Actions, Block, Context, Header, Reply, Request, Response, Text
+from bot.types import Reply, Request, Response, Text
 from handlers.accounts import choice_reply, payload_int
 from handlers.changes import account_for_change, audit_change
-from handlers.followups import item_buttons, snooze_days
+from handlers.followups import snooze_days
+from handlers.item_list import item_buttons, item_list_reply
 from handlers.scope import owner_scope
 from storage import queries
 from storage.models import Milestone
@@ -88,21 +88,12 @@ async def _account_milestones(ctx: BotContext, request: Request, account_id: int
 
 
 def _list(request: Request, title: str, rows: list[queries.MilestoneRow], today: date) -> Reply:
-    if not rows:
-        return Reply(summary=f"{title}: none.", blocks=(Text(f"{title}: none. 🎉"),), shared=request.share)
-    page = paginate(rows, request)
-    blocks: list[Block] = [Header(title)]
-    for row in page.items:
-        blocks.append(Text(milestone_line(row, today)))
-        blocks.append(Actions(item_buttons(DONE, SNOOZE, "milestone_id", row.id)))
-    blocks.append(Context((page.caption,)))
-    if page.more:
-        blocks.append(Actions((page.more,)))
-    return Reply(
-        summary=f"{title}: {page.caption}",
-        blocks=tuple(blocks),
-        shared=request.share,
-        replace=page.offset > 0,
+    return item_list_reply(
+        request,
+        title,
+        rows,
+        line=lambda row: milestone_line(row, today),
+        buttons=lambda row: item_buttons(DONE, SNOOZE, "milestone_id", row.id),
     )
 
 
