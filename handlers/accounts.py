@@ -125,8 +125,7 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
         blocks.append(Text("**Milestones**\n" + "\n".join(lines)))
     if follow_ups:
         shown = [
-            f"• {truncate(f.next_step or f.summary, 120)}"
-            + (f" (due {days_until_text(f.due_date, today)})" if f.due_date else "")
+            f"• {truncate(f.next_step or f.summary, 120)}{due_note(f.due_date, today)}"
             for f in follow_ups[:3]
         ]
         more = f"\n…and {len(follow_ups) - 3} more" if len(follow_ups) > 3 else ""
@@ -184,6 +183,15 @@ def account_fields(account: AccountRow, today: date) -> tuple[tuple[str, str], .
         ("Owner", account.owner_name or "unassigned"),
         ("Renewal", renewal),
     )
+
+
+def due_note(due: date | None, today: date) -> str:
+    """ " (overdue 3 days)", " (due tomorrow)", or nothing for an undated follow-up."""
+    if due is None:
+        return ""
+    if due < today:
+        return f" (overdue {plural((today - due).days, 'day')})"
+    return f" (due {days_until_text(due, today)})"
 
 
 def survey_line(survey: queries.LatestSurvey) -> str:

@@ -70,7 +70,7 @@ Renewal: Tue 05 Jan 2027 (in 41 days)
 🔺 Renewal proposal sent: overdue 4 days
 ▫️ Renewal Jan 2027: in 41 days (Tue 05 Jan 2027)
 **Open follow-ups (1)**
-• Send the recording (due 5 days ago)
+• Send the recording (overdue 5 days)
 **Latest feedback**
 NPS 3 (detractor) “Every release breaks one of our saved reports.”
 CSAT 3
