@@ -11,6 +11,7 @@ from bot import __version__
 from bot.cli_demo import demo_data_command
 from bot.cli_health import health_app
 from bot.cli_import import import_command
+from bot.cli_outbox import digest_app, outbox_app
 from bot.cli_support import console, fail, open_database, run, today
 from bot.settings import get_settings
 
@@ -28,6 +29,8 @@ app.add_typer(health_app, name="health")
 app.command("import")(import_command)
 app.command("demo-data")(demo_data_command)
 app.command("teams-package")(teams_package_command)
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(digest_app, name="digest")
 
 
 @app.command()

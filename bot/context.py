@@ -27,6 +27,8 @@ class BotContext:
     accounts: AccountIndex = field(init=False)
     # The actions the running bot answers, so replies only offer buttons that work.
     registry_actions: frozenset[str] = frozenset()
+    # Called after digest subscriptions change; the running scheduler sets it to re-read its jobs now.
+    subscriptions_changed: Callable[[], None] = field(default=lambda: None)
 
     def __post_init__(self) -> None:
         self.accounts = AccountIndex(self.db)

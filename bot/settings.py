@@ -156,6 +156,17 @@ class Settings(BaseSettings):
             return self.teams_enabled
         return self.microsoft_app_id is not None
 
+    # Scheduled digests, reminders and alerts.
+    scheduler_enabled: bool = Field(
+        default=True,
+        description="Run the scheduler (digests, reminders, alerts, daily health) in `touchpoint serve`.",
+    )
+    digest_grace_minutes: int = Field(
+        default=120,
+        ge=0,
+        description="A digest missed while Touchpoint was down is sent on start if at most this late.",
+    )
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

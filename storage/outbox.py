@@ -81,11 +81,14 @@ async def claim(db: Database, *, now: datetime, limit: int, lease: timedelta) ->
     candidates = (
         select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at).limit(limit)
     )
+    picked = candidates.cte("picked")
     if db.engine.dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # Materialized, the candidates are picked once: as an ``IN (subquery)`` PostgreSQL may run
+        # the subquery again for each row, and LIMIT no longer bounds the batch.
+        picked = candidates.with_for_update(skip_locked=True).cte("picked").prefix_with("MATERIALIZED")
     statement = (
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(candidates.scalar_subquery()), _due(now))
+        .where(OutboxMessage.id.in_(select(picked.c.id)), _due(now))
         .values(claimed_until=now + lease)
         .returning(
             OutboxMessage.id,

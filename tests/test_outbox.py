@@ -147,3 +147,8 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     assert 8.0 <= delays[3] <= 24.0
     assert max(delays) <= 900 * 1.5
     assert OutboxStatus.DEAD.value == "dead"
+
+
+async def test_a_claim_takes_no_more_than_its_limit(db: Database) -> None:
+    await outbox.enqueue(db, [message(f"many{i}") for i in range(10)], now=NOW)
+    assert len(await outbox.claim(db, now=NOW, limit=3, lease=timedelta(minutes=2))) == 3

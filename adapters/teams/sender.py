@@ -1,0 +1,50 @@
+"""Posting outbox messages to Microsoft Teams for the delivery worker.
+
+An address target ``person:{id}`` is a person's personal chat with Touchpoint; any other target is a
+stored conversation id (a channel or a group chat). What Teams says goes back to the worker as a
+:class:`bot.delivery.DeliveryError`: no conversation to post to is permanent, a 429 carries its
+Retry-After, a 5xx or a network error is worth another try later.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from adapters.teams.delivery import TeamsDeliveryError, TeamsUnreachable
+from bot.delivery import DeliveryError
+from bot.types import Address, Reply, Response
+
+PERSON_PREFIX = "person:"
+
+
+class ProactiveTeams(Protocol):
+    """The part of :class:`adapters.teams.app.TeamsAdapter` the sender uses."""
+
+    async def send_to_person(self, person_id: int, response: Response) -> str: ...
+
+    async def send_to_conversation(self, conversation_id: str, response: Response) -> str: ...
+
+
+def person_target(person_id: int) -> str:
+    """The address target of a person's personal chat."""
+    return f"{PERSON_PREFIX}{person_id}"
+
+
+class TeamsSender:
+    def __init__(self, teams: ProactiveTeams) -> None:
+        self.teams = teams
+
+    async def send(self, address: Address, reply: Reply) -> str | None:
+        try:
+            if address.target.startswith(PERSON_PREFIX):
+                raw = address.target.removeprefix(PERSON_PREFIX)
+                if not raw.isdigit():
+                    raise DeliveryError(f"teams: bad person target {address.target!r}", permanent=True)
+                return await self.teams.send_to_person(int(raw), reply)
+            return await self.teams.send_to_conversation(address.target, reply)
+        except TeamsUnreachable as error:
+            raise DeliveryError(f"teams: {error}", permanent=True) from error
+        except TeamsDeliveryError as error:
+            raise DeliveryError(
+                f"teams: {error}", retry_after=error.retry_after, permanent=error.permanent
+            ) from error

@@ -1,0 +1,183 @@
+"""The scheduler ``touchpoint serve`` runs: APScheduler jobs with explicit time zones.
+
+- ``digest:{id}``: one job per active digest subscription, at its local time (DST-correct cron).
+- ``digests:catch-up``: once on start, the digests missed while Touchpoint was down (within the grace).
+- ``subscriptions:refresh``: re-reads the subscriptions every 5 minutes, so replicas converge; the
+  digest handlers call ``BotContext.subscriptions_changed`` (set by :meth:`Scheduler.start`) to run it now.
+- ``reminders``: due follow-ups and milestones, every 15 minutes.
+- ``health:daily``: the health recompute at 02:00 UTC, then the alerts it calls for.
+- ``inbound:cleanup``: forgets old inbound event ids, daily.
+
+Every replica may run the same jobs: the outbox's idempotency keys keep each post to one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.context import BotContext
+from bot.log import get_logger
+from scheduler.jobs import (
+    DigestBuilder,
+    DigestOutcome,
+    active_subscriptions,
+    catch_up_missed,
+    daily_health,
+    digest_trigger,
+    forget_inbound_events,
+    run_digest,
+    subscription_zone,
+)
+from scheduler.reminders import enqueue_due_reminders
+from storage.models import DigestSubscription
+
+log = get_logger("touchpoint.scheduler")
+
+DIGEST_JOB_PREFIX = "digest:"
+CATCH_UP_JOB = "digests:catch-up"
+REFRESH_JOB = "subscriptions:refresh"
+REMINDERS_JOB = "reminders"
+HEALTH_JOB = "health:daily"
+CLEANUP_JOB = "inbound:cleanup"
+REFRESH_EVERY = timedelta(minutes=5)
+
+Work = Callable[[], Awaitable[bool]]  # a job's body: True when it queued something to send
+
+
+def _nothing() -> None:
+    pass
+
+
+def digest_job_id(subscription_id: int) -> str:
+    return f"{DIGEST_JOB_PREFIX}{subscription_id}"
+
+
+def _spec(subscription: DigestSubscription) -> tuple[object, ...]:
+    """What a digest job's trigger depends on: a job is replaced only when this changes."""
+    return (subscription.cadence, subscription.weekday, subscription.at_time, subscription.timezone)
+
+
+class Scheduler:
+    """``on_enqueued`` is called after a job queued messages (``serve`` wakes the delivery worker)."""
+
+    def __init__(
+        self,
+        ctx: BotContext,
+        *,
+        grace: timedelta | None = None,
+        builder: DigestBuilder | None = None,
+        on_enqueued: Callable[[], object] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.grace = grace if grace is not None else timedelta(minutes=ctx.settings.digest_grace_minutes)
+        self.builder = builder
+        self.on_enqueued = on_enqueued
+        self.aps = AsyncIOScheduler(
+            timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+        )
+        self._digest_specs: dict[str, tuple[object, ...]] = {}
+
+    # --------------------------------------------------------------------------------- lifecycle
+
+    async def start(self, *, paused: bool = False) -> None:
+        """Schedule every job and start; ``paused`` schedules without running anything (tests)."""
+        self._add(REFRESH_JOB, self._refresh, IntervalTrigger(seconds=REFRESH_EVERY.total_seconds()))
+        self._add(REMINDERS_JOB, self._reminders, CronTrigger(minute="*/15", timezone=UTC))
+        self._add(HEALTH_JOB, self._health, CronTrigger(hour=2, minute=0, timezone=UTC))
+        self._add(CLEANUP_JOB, self._cleanup, CronTrigger(hour=3, minute=30, timezone=UTC))
+        self._add(CATCH_UP_JOB, self._catch_up, "date")
+        await self.refresh_jobs()
+        self.aps.start(paused=paused)
+        self.ctx.subscriptions_changed = self.refresh_soon
+        log.info("scheduler_started", digests=len(self._digest_specs), grace=str(self.grace))
+
+    def shutdown(self) -> None:
+        """Stop scheduling; a job still running is cancelled (what it queued stays queued)."""
+        self.ctx.subscriptions_changed = _nothing
+        if self.aps.running:
+            self.aps.shutdown(wait=False)
+            log.info("scheduler_stopped")
+
+    def refresh_soon(self) -> None:
+        if self.aps.running:
+            self.aps.modify_job(REFRESH_JOB, next_run_time=datetime.now(UTC))
+
+    # ------------------------------------------------------------------------------------- jobs
+
+    def _add(self, job_id: str, work: Work, trigger: Any, **options: Any) -> None:
+        self.aps.add_job(self._run, trigger, args=[job_id, work], id=job_id, replace_existing=True, **options)
+
+    async def _run(self, job_id: str, work: Work) -> None:
+        try:
+            queued = await work()
+        except Exception:
+            log.exception("scheduler_job_failed", job=job_id)
+            return
+        if queued and self.on_enqueued is not None:
+            self.on_enqueued()
+
+    async def refresh_jobs(self) -> None:
+        """One job per active subscription: new ones added, changed ones rescheduled, others removed."""
+        wanted: set[str] = set()
+        for subscription in await active_subscriptions(self.ctx.db):
+            job_id = digest_job_id(subscription.id)
+            wanted.add(job_id)
+            spec = _spec(subscription)
+            if self._digest_specs.get(job_id) == spec:
+                continue  # unchanged: replacing it would only move its next run
+            self._digest_specs[job_id] = spec
+            zone = subscription_zone(subscription, default=self.ctx.settings.default_timezone)
+            try:
+                trigger = digest_trigger(subscription, zone=zone)
+            except ValueError as error:
+                log.warning("digest_not_scheduled", subscription_id=subscription.id, reason=str(error))
+                self._remove(job_id)
+                continue
+            self._add(
+                job_id,
+                partial(self._digest, subscription.id),
+                trigger,
+                misfire_grace_time=max(1, int(self.grace.total_seconds())),
+            )
+            log.info("digest_scheduled", subscription_id=subscription.id, trigger=str(trigger))
+        for job_id in set(self._digest_specs) - wanted:
+            del self._digest_specs[job_id]
+            self._remove(job_id)
+            log.info("digest_unscheduled", job=job_id)
+
+    def _remove(self, job_id: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self.aps.remove_job(job_id)
+
+    async def _refresh(self) -> bool:
+        await self.refresh_jobs()
+        return False
+
+    async def _digest(self, subscription_id: int) -> bool:
+        run = await run_digest(self.ctx, subscription_id, now=self.ctx.now(), builder=self.builder)
+        return run.outcome is DigestOutcome.ENQUEUED
+
+    async def _catch_up(self) -> bool:
+        runs = await catch_up_missed(self.ctx, now=self.ctx.now(), grace=self.grace, builder=self.builder)
+        return any(run.outcome is DigestOutcome.ENQUEUED for run in runs)
+
+    async def _reminders(self) -> bool:
+        await enqueue_due_reminders(self.ctx.db, now=self.ctx.now())
+        return True
+
+    async def _health(self) -> bool:
+        await daily_health(self.ctx, now=self.ctx.now())
+        return True
+
+    async def _cleanup(self) -> bool:
+        await forget_inbound_events(self.ctx)
+        return False
