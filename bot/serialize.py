@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from dataclasses import replace
 from typing import Any
 
 from bot.types import (
@@ -83,12 +85,18 @@ def reply_to_dict(reply: Reply) -> dict[str, Any]:
     }
 
 
+ATTACHMENT_SCHEME = "attachment://"
+
+
 def reply_from_dict(data: dict[str, Any]) -> Reply:
-    return Reply(
-        summary=str(data["summary"]),
-        blocks=tuple(block_from_dict(b) for b in data.get("blocks", [])),
-        shared=bool(data.get("shared", False)),
-    )
+    """The reply; images stored base64 under ``images`` (by name) are put back on their Image blocks."""
+    images = {name: base64.b64decode(encoded) for name, encoded in (data.get("images") or {}).items()}
+    blocks = []
+    for block in (block_from_dict(b) for b in data.get("blocks", [])):
+        if isinstance(block, Image) and block.url.startswith(ATTACHMENT_SCHEME):
+            block = replace(block, data=images.get(block.url.removeprefix(ATTACHMENT_SCHEME)))
+        blocks.append(block)
+    return Reply(summary=str(data["summary"]), blocks=tuple(blocks), shared=bool(data.get("shared", False)))
 
 
 def address_to_dict(address: Address) -> dict[str, Any]:

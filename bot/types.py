@@ -124,9 +124,13 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Image:
+    """An image by URL, or generated here (a digest's chart): then ``url`` is ``attachment://NAME`` and
+    ``data`` holds the PNG bytes, which Slack uploads as a file and Teams shows inline."""
+
     url: str
     alt: str
     title: str | None = None
+    data: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,3 +192,47 @@ async def _id(db: Database, name: str) -> int:
         found = await session.scalar(select(Person.id).where(Person.email == f"{name}@example.com"))
     assert found is not None
     return found
+
+
+async def test_a_digest_chart_is_uploaded_and_shown_from_its_slack_file(
+    db: Database, fake: FakeSlack
+) -> None:
+    from bot.charts import stacked_bars_png
+    from bot.digests import Digest
+    from scheduler.jobs import digest_payload
+
+    png = stacked_bars_png(
+        [{"red": 2, "green": 5}, {"red": 1, "green": 6}],
+        order=("red", "green"),
+        colors={"red": (200, 0, 0), "green": (0, 160, 0)},
+    )
+    reply = Reply(
+        summary="digest",
+        blocks=(
+            Text("Your digest"),
+            Image(url="attachment://health-30d.png", alt="Bands", title="Health, 30 days"),
+        ),
+    )
+    new = message("digest-chart", "C0001")
+    new = outbox.NewMessage(
+        idempotency_key=new.idempotency_key,
+        purpose=new.purpose,
+        platform=new.platform,
+        address=new.address,
+        payload=digest_payload(Digest(reply=reply, images={"health-30d.png": png})),
+    )
+    await outbox.enqueue(db, [new], now=NOW)
+    assert await worker_for(db, fake, Clock(NOW)).run_once() == 1
+
+    [file_id] = fake.uploads
+    assert fake.uploads[file_id] == png
+    [complete] = fake.of("files.completeUploadExternal")
+    assert "channel_id" not in complete.body  # uploaded unshared; the message shows it
+    body = fake.of("chat.postMessage")[0].body
+    image = body["blocks"][1]
+    assert image["type"] == "image"
+    assert image["slack_file"] == {"id": file_id}
+    assert image["title"]["text"] == "Health, 30 days"
+    from slack_sdk.models.blocks import Block
+
+    assert Block.parse(image).to_dict() == image  # a valid Block Kit image block

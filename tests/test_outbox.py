@@ -152,3 +152,18 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
 async def test_a_claim_takes_no_more_than_its_limit(db: Database) -> None:
     await outbox.enqueue(db, [message(f"many{i}") for i in range(10)], now=NOW)
     assert len(await outbox.claim(db, now=NOW, limit=3, lease=timedelta(minutes=2))) == 3
+
+
+def test_a_digest_payload_keeps_its_images_for_the_senders() -> None:
+    from bot.digests import Digest
+    from bot.serialize import reply_from_dict
+    from bot.types import Image
+    from scheduler.jobs import digest_payload
+
+    reply = Reply(
+        summary="d", blocks=(Image("attachment://chart.png", "chart"), Image("https://x.test/a.png", "a"))
+    )
+    restored = reply_from_dict(digest_payload(Digest(reply=reply, images={"chart.png": b"\x89PNG..."})))
+    chart, other = restored.blocks
+    assert isinstance(chart, Image) and chart.data == b"\x89PNG..."
+    assert isinstance(other, Image) and other.data is None

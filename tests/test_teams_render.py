@@ -383,3 +383,26 @@ def test_the_card_checker_finds_what_teams_would_not_show() -> None:
     assert "7 actions, Teams shows at most 6" in problems, "nested actions count"
     big = {"type": "AdaptiveCard", "version": "1.5", "body": [{"type": "TextBlock", "text": "x" * 90_000}]}
     assert any("keep cards under 80000" in p for p in card_problems(big))
+
+
+def test_a_generated_chart_is_shown_inline_and_one_without_bytes_by_its_name() -> None:
+    import base64
+
+    from bot.charts import stacked_bars_png
+
+    png = stacked_bars_png(
+        [{"red": 1, "green": 3}], order=("red", "green"), colors={"red": (200, 0, 0), "green": (0, 160, 0)}
+    )
+    reply = Reply(
+        summary="digest",
+        blocks=(
+            Image("attachment://health-30d.png", "Bands over 30 days", title="Health, 30 days", data=png),
+            Image("attachment://lost.png", "A chart that was not kept"),
+        ),
+    )
+    [card] = render_reply(reply)
+    assert_valid_card(card)
+    text = json.dumps(card)
+    assert "data:image/png;base64," + base64.b64encode(png).decode() in text
+    assert "attachment://" not in text
+    assert "A chart that was not kept" in text

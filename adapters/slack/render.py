@@ -29,6 +29,7 @@ from bot.types import (
 )
 
 FORM_CALLBACK_ID = "touchpoint_form"
+SLACK_FILE_SCHEME = "slack-file://"
 VALUE_ACTION_ID = "value"
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 TRUNCATED_NOTE = "_The list was cut to fit Slack; ask for fewer items or use More._"
@@ -87,11 +88,11 @@ def render_block(block: Block, counter: list[int]) -> list[dict[str, Any]]:
         elements = [mrkdwn_text(line, limits.SECTION_TEXT) for line in block.lines][: limits.CONTEXT_ELEMENTS]
         return [{"type": "context", "elements": elements}] if elements else []
     if isinstance(block, Image):
-        image: dict[str, Any] = {
-            "type": "image",
-            "image_url": block.url,
-            "alt_text": truncate(block.alt, limits.IMAGE_ALT),
-        }
+        image: dict[str, Any] = {"type": "image", "alt_text": truncate(block.alt, limits.IMAGE_ALT)}
+        if block.url.startswith(SLACK_FILE_SCHEME):  # a file this app uploaded (a digest's chart)
+            image["slack_file"] = {"id": block.url.removeprefix(SLACK_FILE_SCHEME)}
+        else:
+            image["image_url"] = block.url
         if block.title:
             image["title"] = plain_text(block.title, limits.HEADER_TEXT)
         return [image]

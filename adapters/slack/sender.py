@@ -3,9 +3,10 @@
 This client has no retry handlers of its own: the worker decides about retries and keeps them in the
 database, so a restart in the middle of a back-off loses nothing and no request blocks the worker.
 
-An image whose URL is ``attachment://NAME`` (a chart a digest rendered) cannot be shown by Slack from
-a message block; until the worker hands image bytes to senders, such an image is shown as a line of
-small print with its title, so the message still posts.
+An image generated here (a digest's chart: ``attachment://NAME`` with its bytes) is uploaded first with
+``files_upload_v2``, unshared, and the message shows it with an image block naming the Slack file. If
+the message then fails, the retry uploads again; an unshared orphan file is the worst outcome, never a
+duplicate message. An attachment without bytes is shown as a line of small print with its title.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.render import render_message
+from adapters.slack.render import SLACK_FILE_SCHEME, render_message
 from bot.delivery import DeliveryError
 from bot.settings import Settings
 from bot.types import Address, Block, Context, Image, Reply
@@ -59,6 +60,7 @@ class SlackSender:
     async def send(self, address: Address, reply: Reply) -> str | None:
         try:
             channel = await self._channel(address.target)
+            reply = await self._upload_images(reply)
             response = await self.client.chat_postMessage(
                 channel=channel, thread_ts=address.thread, **render_message(without_attachments(reply))
             )
@@ -67,6 +69,22 @@ class SlackSender:
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
             raise DeliveryError(f"network: {type(error).__name__}: {error}") from error
         return str(response.get("ts") or "") or None
+
+    async def _upload_images(self, reply: Reply) -> Reply:
+        """Each generated image uploaded as a Slack file, its block pointing at the file."""
+        if not any(isinstance(b, Image) and b.data is not None for b in reply.blocks):
+            return reply
+        blocks: list[Block] = []
+        for block in reply.blocks:
+            if isinstance(block, Image) and block.data is not None:
+                name = block.url.removeprefix(ATTACHMENT_SCHEME) or "image.png"
+                response = await self.client.files_upload_v2(
+                    content=block.data, filename=name, title=block.title or block.alt
+                )
+                file_id = str((response.get("file") or {}).get("id") or "")
+                block = dataclasses.replace(block, url=f"{SLACK_FILE_SCHEME}{file_id}", data=None)
+            blocks.append(block)
+        return dataclasses.replace(reply, blocks=tuple(blocks))
 
     async def _channel(self, target: str) -> str:
         """A user id becomes their DM channel with the bot (conversations.open, remembered)."""

@@ -19,6 +19,7 @@ reply would be larger, its tail is dropped (the final row of buttons kept) and a
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -242,7 +243,11 @@ class _Renderer:
             elements: list[Element] = []
             if block.title:
                 elements.append(text_block(block.title, weight="Bolder"))
-            elements.append({"type": "Image", "url": block.url, "altText": block.alt, "size": "Auto"})
+            url = image_url(block)
+            if url is not None:
+                elements.append({"type": "Image", "url": url, "altText": block.alt, "size": "Auto"})
+            elif not block.title:
+                elements.append(text_block(block.alt, size="Small", isSubtle=True))
             self.add(_Unit(elements))
         elif isinstance(block, Divider):
             self.separator = bool(self.units)
@@ -476,3 +481,13 @@ def read_action(data: object, *, verb: str | None = None) -> CardAction:
     action = fields.get("action") if isinstance(fields.get("action"), str) else verb
     payload = {k: v for k, v in _scalars(fields).items() if k != "action"}
     return CardAction(action=str(action or ""), payload=payload, values={})
+
+
+def image_url(block: Image) -> str | None:
+    """Where Teams loads an image from: its URL, or the bytes inline as a data URI (a digest's chart);
+    None for a generated image whose bytes are not at hand."""
+    if block.data is not None:
+        return "data:image/png;base64," + base64.b64encode(block.data).decode()
+    if block.url.startswith("attachment://"):
+        return None
+    return block.url

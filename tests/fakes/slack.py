@@ -33,6 +33,7 @@ class Call:
 class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
+    uploads: dict[str, bytes] = field(default_factory=dict)
     _failures: dict[str, deque[tuple[int, int | None, str | None]]] = field(
         default_factory=lambda: defaultdict(deque)
     )
@@ -87,6 +88,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
 
@@ -152,7 +154,23 @@ class FakeSlack:
             )
         if method in ("views.open", "views.publish", "views.update"):
             return web.json_response({"ok": True, "view": {"id": "V123"}})
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{len(self.calls):06d}"
+            assert self._server is not None
+            upload_url = str(self._server.make_url(f"/upload/{file_id}"))
+            return web.json_response({"ok": True, "upload_url": upload_url, "file_id": file_id})
+        if method == "files.completeUploadExternal":
+            files = json.loads(str(call.body.get("files") or "[]"))
+            return web.json_response(
+                {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
+            )
         return web.json_response({"ok": True})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: records the bytes' size and kind."""
+        data = await request.read()
+        self.uploads[request.match_info["file_id"]] = data
+        return web.Response(text="OK - uploaded")
 
     async def _respond(self, request: web.Request) -> web.Response:
         failure = self._failure("response_url")
