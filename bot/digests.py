@@ -37,7 +37,6 @@ from storage.models import (
     DigestScope,
     DigestSubscription,
     FollowUp,
-    FollowUpStatus,
     HealthSnapshot,
     Milestone,
     Person,
@@ -447,7 +446,7 @@ async def _csm_batch(
     async with ctx.db.sessions() as session:
         day = await queries.latest_snapshot_day(session, today)
         previous = await _comparison_day(session, day, since)
-        stmt = queries._account_select().where(owned).order_by(Account.name)
+        stmt = queries.account_select().where(owned).order_by(Account.name)
         accounts = [AccountRow(*row) for row in (await session.execute(stmt)).all()]
         changes = await _band_changes(session, [owned], day, previous) if day and previous else []
         follow_ups = await _due_follow_ups(session, people, today)
@@ -493,27 +492,10 @@ async def _due_follow_ups(
 ) -> list[tuple[FollowUpRow, set[int]]]:
     """Open follow-ups due today or earlier that these people wrote or whose account they own, with
     the ids of the people among them each concerns."""
-    author = aliased(Person)
     stmt = (
-        select(
-            FollowUp.id,
-            FollowUp.account_id,
-            Account.name,
-            author.name,
-            FollowUp.kind,
-            FollowUp.summary,
-            FollowUp.next_step,
-            FollowUp.due_date,
-            FollowUp.status,
-            FollowUp.snoozed_until,
-            FollowUp.created_at,
-            FollowUp.author_id,
-            Account.owner_id,
-        )
-        .join(Account, Account.id == FollowUp.account_id)
-        .outerjoin(author, author.id == FollowUp.author_id)
-        .where(FollowUp.status == FollowUpStatus.OPEN.value, FollowUp.due_date <= today)
-        .where(or_(FollowUp.snoozed_until.is_(None), FollowUp.snoozed_until <= today))
+        queries.open_follow_up_select(today)
+        .add_columns(FollowUp.author_id, Account.owner_id)
+        .where(FollowUp.due_date <= today)
         .where(or_(FollowUp.author_id.in_(people), Account.owner_id.in_(people)))
         .order_by(FollowUp.due_date, FollowUp.created_at, FollowUp.id)
     )

@@ -42,7 +42,7 @@ class AccountRow:
     owner_manager_id: int | None
 
 
-def _account_select() -> Any:  # a Select; its row type differs between SQLAlchemy 2.0 and 2.1
+def account_select() -> Any:  # a Select; its row type differs between SQLAlchemy 2.0 and 2.1
     return select(
         Account.id,
         Account.external_id,
@@ -65,7 +65,7 @@ def _rows(result: Sequence[tuple[object, ...]]) -> list[AccountRow]:
 
 
 async def account_by_id(session: AsyncSession, account_id: int) -> AccountRow | None:
-    rows = _rows((await session.execute(_account_select().where(Account.id == account_id))).all())
+    rows = _rows((await session.execute(account_select().where(Account.id == account_id))).all())
     return rows[0] if rows else None
 
 
@@ -73,19 +73,19 @@ async def accounts_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int
     found: dict[int, AccountRow] = {}
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        for row in _rows((await session.execute(_account_select().where(Account.id.in_(chunk)))).all()):
+        for row in _rows((await session.execute(account_select().where(Account.id.in_(chunk)))).all()):
             found[row.id] = row
     return found
 
 
 async def accounts_owned_by(session: AsyncSession, person_id: int) -> list[AccountRow]:
-    stmt = _account_select().where(Account.owner_id == person_id).order_by(Account.name)
+    stmt = account_select().where(Account.owner_id == person_id).order_by(Account.name)
     return _rows((await session.execute(stmt)).all())
 
 
 async def accounts_renewing(session: AsyncSession, start: date, end: date) -> list[AccountRow]:
     stmt = (
-        _account_select()
+        account_select()
         .where(Account.renewal_date >= start, Account.renewal_date <= end)
         .order_by(Account.renewal_date, Account.name)
     )
@@ -182,20 +182,11 @@ class FollowUpRow:
     created_at: object
 
 
-async def open_follow_ups(
-    session: AsyncSession,
-    *,
-    today: date,
-    account_id: int | None = None,
-    people_ids: Sequence[int] | None = None,
-    overdue_only: bool = False,
-) -> list[FollowUpRow]:
-    """Open follow-ups not snoozed past today, by due date (undated last).
-
-    ``people_ids`` keeps those written by, or on accounts owned by, these people (None: everyone's).
-    """
+def open_follow_up_select(today: date) -> Any:  # a Select of FollowUpRow columns
+    """Open follow-ups not snoozed past ``today``, as FollowUpRow columns; callers add filters, order and
+    extra columns."""
     author = aliased(Person)
-    stmt = (
+    return (
         select(
             FollowUp.id,
             FollowUp.account_id,
@@ -214,6 +205,21 @@ async def open_follow_ups(
         .where(FollowUp.status == FollowUpStatus.OPEN.value)
         .where(or_(FollowUp.snoozed_until.is_(None), FollowUp.snoozed_until <= today))
     )
+
+
+async def open_follow_ups(
+    session: AsyncSession,
+    *,
+    today: date,
+    account_id: int | None = None,
+    people_ids: Sequence[int] | None = None,
+    overdue_only: bool = False,
+) -> list[FollowUpRow]:
+    """Open follow-ups not snoozed past today, by due date (undated last).
+
+    ``people_ids`` keeps those written by, or on accounts owned by, these people (None: everyone's).
+    """
+    stmt = open_follow_up_select(today)
     if account_id is not None:
         stmt = stmt.where(FollowUp.account_id == account_id)
     if people_ids is not None:
