@@ -6,6 +6,7 @@ import enum
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -20,7 +21,9 @@ from rich.progress import (
 )
 
 from bot.cli_support import console, err_console, fail, open_database, run
+from bot.feedback import routing_from_settings
 from bot.settings import get_settings
+from scheduler.feedback_jobs import SURVEY_FRESH_DAYS, feedback_from_surveys
 from storage.importer import (
     ImportFailedError,
     ImportOptions,
@@ -84,16 +87,31 @@ def import_command(
     kind: ImportKind = typer.Argument(..., help="What the file holds.", case_sensitive=False),
     file: Path = typer.Argument(..., help="CSV file, UTF-8, with a header row.", show_default=False),
 ) -> None:
-    """Import a CSV file: all rows or, when any row is wrong, none (the problems are listed)."""
+    """Import a CSV file: all rows or, when any row is wrong, none (the problems are listed).
+
+    After a survey import, detractor answers with a comment from the last 30 days go to their CSMs as
+    feedback items (once per answer)."""
+    settings = get_settings()
     try:
-        options = ImportOptions(default_timezone=get_settings().default_timezone)
+        options = ImportOptions(default_timezone=settings.default_timezone)
     except ValueError as exc:
         raise fail(f"TOUCHPOINT_DEFAULT_TIMEZONE: {exc}") from None
+    made = 0
 
     async def body() -> ImportResult:
+        nonlocal made
         async with open_database() as db:
             with _progress_bar(file) as progress:
-                return await import_file(db, kind.value, file, progress=progress, options=options)
+                result = await import_file(db, kind.value, file, progress=progress, options=options)
+            if kind is ImportKind.SURVEYS:
+                now = datetime.now(UTC)
+                made = await feedback_from_surveys(
+                    db,
+                    since=now - timedelta(days=SURVEY_FRESH_DAYS),
+                    now=now,
+                    routing=routing_from_settings(settings),
+                )
+            return result
 
     try:
         result = run(body())
@@ -105,3 +123,11 @@ def import_command(
     except ImportFailedError as exc:
         raise fail(str(exc)) from None
     console.print(summary(result), soft_wrap=True, markup=False, highlight=False)
+    if made:
+        noun = "comment" if made == 1 else "comments"
+        console.print(
+            f"Sent {made:,} detractor {noun} to their CSMs as feedback.",
+            soft_wrap=True,
+            markup=False,
+            highlight=False,
+        )

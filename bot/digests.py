@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,11 +36,15 @@ from storage.models import (
     DigestCadence,
     DigestScope,
     DigestSubscription,
+    FeedbackItem,
+    FeedbackState,
     FollowUp,
     HealthSnapshot,
     Milestone,
     Person,
     Role,
+    SurveyKind,
+    SurveyResponse,
 )
 from storage.queries import AccountRow, FollowUpRow, MilestoneRow
 
@@ -58,6 +62,10 @@ CHART_URL = f"attachment://{CHART_NAME}"
 BANDS = (Band.RED, Band.YELLOW, Band.GREEN, Band.UNKNOWN)
 BAND_RANK = {band.value: rank for rank, band in enumerate(BANDS)}
 PEOPLE_PER_BATCH = 500
+ADVOCATE_DAYS = 90
+ADVOCATE_MIN_SCORE = 9
+OPEN_FEEDBACK = (FeedbackState.NEW.value, FeedbackState.ACKNOWLEDGED.value)
+FEEDBACK_MARKS = {FeedbackState.NEW.value: "🆕", FeedbackState.ACKNOWLEDGED.value: "👀"}
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -196,6 +204,7 @@ async def build_team_digest(
         faller_ids = await _fallers(session, scope, day) if day else []
         red_renewing = await _red_renewing(session, scope, day, today) if day else []
         overdue, overdue_count = await _overdue_milestones(session, scope, today)
+        waiting, waiting_count = await _waiting_feedback(session, owner_ids, segment)
         accounts = await queries.accounts_by_ids(session, sorted({*faller_ids, *red_renewing}))
     health: dict[int, AccountHealth] = {}
     if day and accounts:
@@ -206,16 +215,16 @@ async def build_team_digest(
     today_counts = by_day.get(day, {}) if day else {}
     reds = today_counts.get(Band.RED.value, (0, Decimal(0)))[0]
     fallers = [i for i in faller_ids if i in accounts]
-    if not (reds or changes or fallers or red_renewing or overdue_count):
+    if not (reds or changes or fallers or red_renewing or overdue_count or waiting_count):
         return _quiet(title)
 
     blocks: list[Block] = [Header(f"{title}: digest for {day_text(today)}")]
-    assert day is not None  # reds, changes, fallers and renewals all need a snapshot day
-    before_counts = by_day.get(previous, {}) if previous else None
-    blocks.append(Text(_band_summary(today_counts, before_counts, day, previous)))
+    if day is not None:  # reds, changes, fallers and renewals all need a snapshot day
+        before_counts = by_day.get(previous, {}) if previous else None
+        blocks.append(Text(_band_summary(today_counts, before_counts, day, previous)))
     if changes:
         blocks.append(Text(_section(f"Changed band since {day_text(previous)}", _change_lines(changes))))
-    chart = _chart(by_day, day)
+    chart = _chart(by_day, day) if day is not None else None
     images: dict[str, bytes] = {}
     if chart is not None:
         images[CHART_NAME] = chart
@@ -229,11 +238,17 @@ async def build_team_digest(
     if overdue_count:
         lines = [milestone_line(m, today) for m in overdue]
         blocks.append(Text(_section(f"Milestones overdue ({overdue_count})", lines, total=overdue_count)))
-    # Feedback waiting for an answer joins this digest with the feedback table (its own issue).
-    blocks.append(Context((f"Health of {day_text(day)}", "`digest list` to change your digests")))
+    if waiting_count:
+        lines = [_feedback_line(f, today, recipient=True) for f in waiting]
+        title_line = f"Feedback waiting for an answer ({waiting_count})"
+        blocks.append(Text(_section(title_line, lines, total=waiting_count)))
+    health_of = f"Health of {day_text(day)}" if day else "No health computed yet"
+    blocks.append(Context((health_of, "`digest list` to change your digests")))
     summary = f"{title}: {plural(reds, 'red account')}"
     if overdue_count:
         summary += f", {plural(overdue_count, 'milestone')} overdue"
+    if waiting_count:
+        summary += f", {plural(waiting_count, 'feedback item')} waiting"
     return Digest(reply=Reply(summary=summary, blocks=_capped(blocks), shared=True), images=images)
 
 
@@ -350,6 +365,68 @@ async def _overdue_milestones(
     return [MilestoneRow(*row) for row in (await session.execute(stmt)).all()], int(total)
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackLine:
+    id: int
+    account_name: str | None
+    text: str
+    state: str
+    created_at: datetime
+    recipient_name: str | None
+    recipient_channel: str | None
+
+
+def _feedback_columns() -> tuple[Any, ...]:  # column expressions of a FeedbackLine
+    return (
+        FeedbackItem.id,
+        Account.name,
+        FeedbackItem.text,
+        FeedbackItem.state,
+        FeedbackItem.created_at,
+        Person.name,
+        FeedbackItem.recipient_channel,
+    )
+
+
+async def _waiting_feedback(
+    session: AsyncSession, owner_ids: Sequence[int] | None, segment: str | None
+) -> tuple[list[FeedbackLine], int]:
+    """Feedback not yet resolved, oldest first: sent to the team's people or about their accounts
+    (``owner_ids`` None: everyone's) in ``segment``; and how many there are in all."""
+    where: list[ColumnElement[bool]] = [FeedbackItem.state.in_(OPEN_FEEDBACK)]
+    if owner_ids is not None:
+        ids = list(owner_ids)
+        where.append(or_(FeedbackItem.recipient_id.in_(ids), Account.owner_id.in_(ids)))
+    if segment is not None:
+        where.append(func.lower(Account.segment) == segment.lower())
+    base = (
+        select(*_feedback_columns())
+        .outerjoin(Account, Account.id == FeedbackItem.account_id)
+        .outerjoin(Person, Person.id == FeedbackItem.recipient_id)
+        .where(*where)
+    )
+    total = (await session.execute(select(func.count()).select_from(base.subquery()))).scalar_one()
+    if not total:
+        return [], 0
+    stmt = base.order_by(FeedbackItem.created_at, FeedbackItem.id).limit(MAX_LINES)
+    return [FeedbackLine(*row) for row in (await session.execute(stmt)).all()], int(total)
+
+
+def _age_text(created_at: datetime, today: date) -> str:
+    days = (today - created_at.date()).days
+    return "today" if days <= 0 else f"{plural(days, 'day')} old"
+
+
+def _feedback_line(item: FeedbackLine, today: date, *, recipient: bool) -> str:
+    mark = FEEDBACK_MARKS.get(item.state, "•")
+    about = f"**{item.account_name}**" if item.account_name else "**No account**"
+    line = f"{mark} {about} · {item.state} · {_age_text(item.created_at, today)}"
+    if recipient:
+        line += f" · {item.recipient_name or ('CX channel' if item.recipient_channel else 'unassigned')}"
+    text = " ".join(item.text.split())
+    return line + f" · “{text if len(text) <= 80 else text[:79] + '…'}”"
+
+
 def _band_summary(
     counts: Mapping[str, tuple[int, Decimal]],
     before: Mapping[str, tuple[int, Decimal]] | None,
@@ -451,6 +528,8 @@ async def _csm_batch(
         changes = await _band_changes(session, [owned], day, previous) if day and previous else []
         follow_ups = await _due_follow_ups(session, people, today)
         milestones = await _due_milestones(session, people, today)
+        feedback = await _open_feedback(session, people)
+        advocates = await _advocates(session, people, today)
     health: dict[int, AccountHealth] = {}
     if day and accounts:
         ids = [a.id for a in accounts]
@@ -471,6 +550,12 @@ async def _csm_batch(
     milestones_by_owner: dict[int, list[MilestoneRow]] = {}
     for owner_id, milestone in milestones:
         milestones_by_owner.setdefault(owner_id, []).append(milestone)
+    feedback_by_person: dict[int, list[FeedbackLine]] = {}
+    for recipient_id, line in feedback:
+        feedback_by_person.setdefault(recipient_id, []).append(line)
+    advocates_by_owner: dict[int, list[Advocate]] = {}
+    for owner_id, advocate in advocates:
+        advocates_by_owner.setdefault(owner_id, []).append(advocate)
 
     return {
         person_id: _csm_digest(
@@ -482,6 +567,8 @@ async def _csm_batch(
             changes=changes_by_owner.get(person_id, []),
             follow_ups=follow_ups_by_person.get(person_id, []),
             milestones=milestones_by_owner.get(person_id, []),
+            feedback=feedback_by_person.get(person_id, []),
+            advocates=advocates_by_owner.get(person_id, []),
         )
         for person_id in people
     }
@@ -520,6 +607,67 @@ async def _due_milestones(
     return [(row[-1], MilestoneRow(*row[:-1])) for row in (await session.execute(stmt)).all()]
 
 
+async def _open_feedback(session: AsyncSession, people: list[int]) -> list[tuple[int, FeedbackLine]]:
+    """Feedback sent to these people and not yet resolved, oldest first, with its recipient."""
+    stmt = (
+        select(*_feedback_columns(), FeedbackItem.recipient_id)
+        .outerjoin(Account, Account.id == FeedbackItem.account_id)
+        .join(Person, Person.id == FeedbackItem.recipient_id)
+        .where(FeedbackItem.state.in_(OPEN_FEEDBACK), FeedbackItem.recipient_id.in_(people))
+        .order_by(FeedbackItem.created_at, FeedbackItem.id)
+    )
+    return [(row[-1], FeedbackLine(*row[:-1])) for row in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True, slots=True)
+class Advocate:
+    account_name: str
+    score: int
+    comment: str | None
+    respondent_email: str | None
+    submitted_at: datetime
+
+
+async def _advocates(session: AsyncSession, people: list[int], today: date) -> list[tuple[int, Advocate]]:
+    """NPS promoters (9-10) of the last ADVOCATE_DAYS days on these people's accounts, newest first."""
+    start = datetime.combine(today - timedelta(days=ADVOCATE_DAYS), datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    stmt = (
+        select(
+            Account.name,
+            SurveyResponse.score,
+            SurveyResponse.comment,
+            SurveyResponse.respondent_email,
+            SurveyResponse.submitted_at,
+            Account.owner_id,
+        )
+        .join(Account, Account.id == SurveyResponse.account_id)
+        .where(
+            SurveyResponse.kind == SurveyKind.NPS.value,
+            SurveyResponse.score >= ADVOCATE_MIN_SCORE,
+            SurveyResponse.submitted_at >= start,
+            SurveyResponse.submitted_at < end,
+            Account.owner_id.in_(people),
+        )
+        .order_by(SurveyResponse.submitted_at.desc(), Account.name)
+    )
+    found: list[tuple[int, Advocate]] = []
+    for name, score, comment, email, submitted_at, owner_id in (await session.execute(stmt)).all():
+        if owner_id is not None:
+            found.append((owner_id, Advocate(name, score, comment, email, submitted_at)))
+    return found
+
+
+def _advocate_line(advocate: Advocate) -> str:
+    line = f"⭐ **{advocate.account_name}** · NPS {advocate.score} · {day_text(advocate.submitted_at.date())}"
+    if advocate.respondent_email:
+        line += f" · {advocate.respondent_email}"
+    if advocate.comment and advocate.comment.strip():
+        text = " ".join(advocate.comment.split())
+        line += f" · “{text if len(text) <= 80 else text[:79] + '…'}”"
+    return line
+
+
 def _csm_digest(
     *,
     today: date,
@@ -530,6 +678,8 @@ def _csm_digest(
     changes: list[BandChange],
     follow_ups: list[FollowUpRow],
     milestones: list[MilestoneRow],
+    feedback: list[FeedbackLine],
+    advocates: list[Advocate],
 ) -> Digest:
     items = sorted(((a, health.get(a.id)) for a in accounts), key=worst_first)
     reds = [a for a, h in items if h is not None and h.band is Band.RED]
@@ -538,7 +688,7 @@ def _csm_digest(
         (a for a in accounts if a.renewal_date is not None and today <= a.renewal_date <= horizon),
         key=lambda a: (a.renewal_date, a.name),
     )
-    if not (reds or changes or follow_ups or milestones or renewing):
+    if not (reds or changes or follow_ups or milestones or renewing or feedback):
         return _quiet(None)
 
     blocks: list[Block] = [Header(f"Your digest for {day_text(today)}")]
@@ -564,6 +714,9 @@ def _csm_digest(
             "milestone_id",
             more="use `milestones` for the rest",
         )
+    if feedback:
+        lines = [_feedback_line(f, today, recipient=False) for f in feedback]
+        blocks.append(Text(_section(f"Feedback for you to answer ({len(feedback)})", lines)))
     if renewing:
         renewal_lines: list[str] = []
         low = -1
@@ -574,9 +727,14 @@ def _csm_digest(
                 renewal_lines.append(f"_{label}_")
                 renewal_lines += [_renewal_line(a, health.get(a.id), today, owner=False) for a in bucket]
         blocks.append(Text("**Renewals in the next 90 days**\n" + "\n".join(renewal_lines)))
+    if advocates:
+        lines = [_advocate_line(a) for a in advocates]
+        blocks.append(Text(_section(f"Advocates: promoters in the last {ADVOCATE_DAYS} days", lines)))
     health_of = f"Health of {day_text(day)}" if day else "No health computed yet"
     blocks.append(Context((health_of, "`digest list` to change your digests")))
     parts = [plural(len(follow_ups), "follow-up") + " due"] if follow_ups else []
+    if feedback:
+        parts.append(plural(len(feedback), "feedback item") + " to answer")
     if milestones:
         parts.append(plural(len(milestones), "milestone") + " due")
     if renewing:

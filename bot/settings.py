@@ -167,6 +167,34 @@ class Settings(BaseSettings):
         description="A digest missed while Touchpoint was down is sent on start if at most this late.",
     )
 
+    # The feedback loop between CS and CX.
+    feedback_cs_channel: str | None = Field(
+        default=None,
+        description="Channel that also hears CX-to-CS feedback: slack:C0123 or teams:19:...@thread.tacv2.",
+    )
+    feedback_cx_channel: str | None = Field(
+        default=None,
+        description="Channel CS-to-CX feedback goes to: slack:C0123 or teams:19:...@thread.tacv2.",
+    )
+    feedback_cx_tags: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["bug", "process", "docs", "product"],
+        description="Comma-separated tags that send a CSM's feedback to the CX channel.",
+    )
+
+    @field_validator("feedback_cx_tags", mode="before")
+    @classmethod
+    def _split_tags(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lstrip("#").lower() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("feedback_cs_channel", "feedback_cx_channel", mode="before")
+    @classmethod
+    def _blank_channel_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -7,6 +7,8 @@
 - ``reminders``: due follow-ups and milestones, every 15 minutes.
 - ``health:daily``: the health recompute at 02:00 UTC, then the alerts it calls for.
 - ``inbound:cleanup``: forgets old inbound event ids, daily.
+- ``feedback:escalate``: feedback still unacknowledged after 1 and 3 business days, every 30 minutes.
+- ``feedback:themes``: recurring feedback across accounts, alerted to the CX channel, every 30 minutes.
 
 Every replica may run the same jobs: the outbox's idempotency keys keep each post to one.
 """
@@ -25,7 +27,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import BotContext
+from bot.feedback_config import load_feedback_config
 from bot.log import get_logger
+from scheduler.feedback_jobs import detect_themes, escalate_unacknowledged
 from scheduler.jobs import (
     DigestBuilder,
     DigestOutcome,
@@ -48,6 +52,8 @@ REFRESH_JOB = "subscriptions:refresh"
 REMINDERS_JOB = "reminders"
 HEALTH_JOB = "health:daily"
 CLEANUP_JOB = "inbound:cleanup"
+ESCALATE_JOB = "feedback:escalate"
+THEMES_JOB = "feedback:themes"
 REFRESH_EVERY = timedelta(minutes=5)
 
 Work = Callable[[], Awaitable[bool]]  # a job's body: True when it queued something to send
@@ -94,6 +100,8 @@ class Scheduler:
         self._add(REMINDERS_JOB, self._reminders, CronTrigger(minute="*/15", timezone=UTC))
         self._add(HEALTH_JOB, self._health, CronTrigger(hour=2, minute=0, timezone=UTC))
         self._add(CLEANUP_JOB, self._cleanup, CronTrigger(hour=3, minute=30, timezone=UTC))
+        self._add(ESCALATE_JOB, self._escalate, CronTrigger(minute="5,35", timezone=UTC))
+        self._add(THEMES_JOB, self._themes, CronTrigger(minute="20,50", timezone=UTC))
         self._add(CATCH_UP_JOB, self._catch_up, "date")
         await self.refresh_jobs()
         self.aps.start(paused=paused)
@@ -177,6 +185,24 @@ class Scheduler:
     async def _health(self) -> bool:
         await daily_health(self.ctx, now=self.ctx.now())
         return True
+
+    async def _escalate(self) -> bool:
+        config = load_feedback_config(self.ctx.settings)
+        stats = await escalate_unacknowledged(
+            self.ctx.db, now=self.ctx.now(), business_days=config.escalate_after_business_days
+        )
+        return bool(stats.reminded or stats.to_manager)
+
+    async def _themes(self) -> bool:
+        config = load_feedback_config(self.ctx.settings)
+        stats = await detect_themes(
+            self.ctx.db,
+            now=self.ctx.now(),
+            cx_channel=config.cx_channel,
+            min_accounts=config.theme_min_accounts,
+            window_days=config.theme_days,
+        )
+        return bool(stats.alerted)
 
     async def _cleanup(self) -> bool:
         await forget_inbound_events(self.ctx)

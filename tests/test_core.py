@@ -102,7 +102,7 @@ async def test_unknown_command_says_so_and_lists_what_exists(bot: Bot, maya: Act
 
 
 async def test_unknown_button_asks_to_run_the_command_again(bot: Bot, maya: Actor) -> None:
-    reply = await bot.handle(action(maya, "feedback.open_form", {"account_id": 1}))
+    reply = await bot.handle(action(maya, "retired.action", {"account_id": 1}))
     assert isinstance(reply, Reply)
     assert reply.summary == "That button no longer works. Run the command again to get a fresh one."
 
@@ -286,7 +286,7 @@ async def test_card_offers_only_buttons_whose_actions_exist(sqlite_db: Database,
     maya = await actor_for(sqlite_db, MAYA)
     assert (await ask(only_accounts, maya, "account acme rockets")).buttons == ()
     labels = [b.label for b in (await ask(full, maya, "account acme rockets")).buttons]
-    assert labels == ["Log follow-up", "Milestones"]  # no feedback action yet, so no feedback button
+    assert labels == ["Log follow-up", "Milestones", "Send feedback to CX"]
 
 
 # -------------------------------------------------------------------------------------------- context

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from adapters.slack.app import LOG_SHORTCUT, SLASH_COMMAND
+from adapters.slack.app import FEEDBACK_SHORTCUT, LOG_SHORTCUT, SLASH_COMMAND
 from adapters.web import SLACK_PATH
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +48,7 @@ def test_manifest_declares_the_slash_command(manifest: dict[str, Any]) -> None:
 def test_manifest_declares_the_log_follow_up_message_shortcut(manifest: dict[str, Any]) -> None:
     shortcuts = {s["callback_id"]: s for s in manifest["features"]["shortcuts"]}
     assert shortcuts[LOG_SHORTCUT]["type"] == "message"
+    assert shortcuts[FEEDBACK_SHORTCUT]["type"] == "message"
 
 
 def test_manifest_subscribes_to_the_events_the_adapter_answers(manifest: dict[str, Any]) -> None:

@@ -111,7 +111,11 @@ async def test_personal_chat_command_is_answered_with_a_card(env: TeamsEnv) -> N
     shown = texts_of(card)
     assert "ARR: $438k" in shown
     assert "Owner: Maya Chen" in shown
-    assert [a["title"] for a in card["body"][-1]["actions"]] == ["Log follow-up", "Milestones"]
+    assert [a["title"] for a in card["body"][-1]["actions"]] == [
+        "Log follow-up",
+        "Milestones",
+        "Send feedback to CX",
+    ]
     assert not env.fake.of("member"), "a known AAD object id needs no member look-up"
 
 

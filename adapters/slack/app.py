@@ -50,6 +50,7 @@ log = get_logger("touchpoint.slack")
 
 SLASH_COMMAND = "/cs"
 LOG_SHORTCUT = "log_followup_shortcut"
+FEEDBACK_SHORTCUT = "send_feedback_shortcut"
 NOT_ALLOWED_WORKSPACE = "Touchpoint is not enabled for this Slack workspace."
 NO_SECRET = "not-configured"  # Socket Mode needs no signing secret; Bolt wants a string anyway
 
@@ -97,6 +98,7 @@ class SlackAdapter:
         self.app.action(re.compile(".+"))(listen(self._on_action))
         self.app.view(FORM_CALLBACK_ID)(listen(self._on_submit))
         self.app.shortcut(LOG_SHORTCUT)(listen(self._on_log_shortcut))
+        self.app.shortcut(FEEDBACK_SHORTCUT)(listen(self._on_feedback_shortcut))
         self.app.event("app_mention")(listen(self._on_mention))
         self.app.event("message")(listen(self._on_direct_message))
         self.app.event("app_home_opened")(listen(self._on_home_opened))
@@ -272,6 +274,29 @@ class SlackAdapter:
             address=address,
             action="followup.open_form",
             payload={"summary": str(message.get("text") or "")[:2900]},
+        )
+        response = await self.bot.handle(request)
+        await self._deliver(response, response_url=None, trigger_id=body.get("trigger_id"), address=address)
+
+    async def _on_feedback_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        """ "Send as feedback" on a message: the feedback form, with the message and a link back to it."""
+        await ack()
+        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
+        message = body.get("message") or {}
+        channel = str((body.get("channel") or {}).get("id") or "")
+        ts = str(message.get("ts") or "")
+        address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
+        link = f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if channel and ts else None
+        request = Request(
+            kind=RequestKind.ACTION,
+            actor=actor,
+            address=address,
+            action="feedback.open_form",
+            payload={
+                "text": str(message.get("text") or "")[:2900],
+                "source_link": link,
+                "source": "shortcut",
+            },
         )
         response = await self.bot.handle(request)
         await self._deliver(response, response_url=None, trigger_id=body.get("trigger_id"), address=address)

@@ -1,0 +1,560 @@
+"""Feedback items: what CX sends CS about an account, and what CS sends CX about many.
+
+An item is stored first (with its first transition, None -> new), then routed and announced through the
+outbox: the delivery worker posts the messages, on each person's own platform. Every later change
+(acknowledged, resolved, reassigned) is checked against who may make it, recorded as a transition, and
+told to the originator, so the loop closes back to whoever raised the item.
+
+Routing:
+
+- CX -> CS about an account: to the account's owner (a DM), and to the CS channel when one is set.
+  Without an account, or an account without an owner, to the CS channel.
+- CS -> CX: to the CX channel when a tag is one of the CX tags, when there is no account, or when the
+  account has no other owner; otherwise (a CS note about someone else's account) to the account's owner.
+- Urgent items also go to the recipient's manager.
+- Anyone who should hear and cannot (no Slack or Teams identity), and any item with nowhere to go, is
+  reported to the reachable admins instead of being dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import BadArguments, NotAllowed, NotFound
+from bot.feedback_config import load_feedback_config
+from bot.format import truncate
+from bot.log import get_logger
+from bot.serialize import address_to_dict, reply_to_dict
+from bot.types import Actions, Actor, Address, Block, Button, Context, Fields, Platform, Reply, Text
+from scheduler.recipients import address_for
+from storage import audit, outbox
+from storage.db import Database
+from storage.models import Account, FeedbackItem, FeedbackState, FeedbackTransition, Person, Role
+
+log = get_logger("touchpoint.feedback")
+
+PURPOSE = "feedback"
+ADMIN_PURPOSE = "admin"
+CX_TEAM = "cx"
+CS_TEAM = "cs"
+DEFAULT_CX_TAGS = frozenset({"bug", "process", "docs", "product"})
+MAX_TEXT = 3000
+MAX_TAGS = 10
+MAX_TAG_LENGTH = 40
+
+ACK = "feedback.ack"
+RESOLVE = "feedback.resolve"
+REASSIGN = "feedback.reassign"
+LOG_FOLLOW_UP = "followup.open_form"
+
+STATE_LABELS = {
+    FeedbackState.NEW.value: "🆕 New",
+    FeedbackState.ACKNOWLEDGED.value: "👀 Acknowledged",
+    FeedbackState.RESOLVED.value: "✅ Resolved",
+}
+# Which state may follow which; resolving straight from new is allowed.
+NEXT_STATES = {
+    FeedbackState.NEW.value: {FeedbackState.ACKNOWLEDGED.value, FeedbackState.RESOLVED.value},
+    FeedbackState.ACKNOWLEDGED.value: {FeedbackState.RESOLVED.value},
+    FeedbackState.RESOLVED.value: set(),
+}
+
+
+# ---------------------------------------------------------------------------------------------- routing
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where feedback goes: team channels as ``slack:C123`` or ``teams:19:abc@thread.tacv2``."""
+
+    cs_channel: str | None
+    cx_channel: str | None
+    cs_to_cx_tags: frozenset[str] = DEFAULT_CX_TAGS
+
+
+def routing_from_settings(settings: Any) -> Routing:
+    """Where feedback goes: the ``[feedback]`` table of touchpoint.toml, else the environment settings."""
+    config = load_feedback_config(settings)
+    return Routing(
+        cs_channel=config.cs_channel,
+        cx_channel=config.cx_channel,
+        cs_to_cx_tags=frozenset(normalise_tags(config.cx_tags)),
+    )
+
+
+def channel_address(channel: str | None) -> Address | None:
+    """``slack:C123`` or ``teams:19:...`` as an address; None for anything else."""
+    if not channel or ":" not in channel:
+        return None
+    platform_name, target = channel.split(":", 1)
+    try:
+        platform = Platform(platform_name.strip().lower())
+    except ValueError:
+        return None
+    if platform is Platform.CONSOLE or not target.strip():
+        return None
+    return Address(platform=platform, target=target.strip(), private=False)
+
+
+def normalise_tags(tags: Sequence[str] | None) -> list[str]:
+    """Lower case, without ``#``, each once, in order."""
+    seen: list[str] = []
+    for raw in tags or ():
+        tag = raw.strip().lstrip("#").strip().lower()[:MAX_TAG_LENGTH]
+        if tag and tag not in seen:
+            seen.append(tag)
+    return seen[:MAX_TAGS]
+
+
+def team_of(role: str | None) -> str:
+    """CX people speak for CX; everyone else (CSMs, their managers, admins) for CS."""
+    return CX_TEAM if role == Role.CX.value else CS_TEAM
+
+
+@dataclass(frozen=True, slots=True)
+class _Route:
+    recipient_id: int | None
+    recipient_channel: str | None
+
+
+def _route(
+    *,
+    originator_id: int | None,
+    team: str,
+    owner_id: int | None,
+    has_account: bool,
+    tags: list[str],
+    routing: Routing,
+) -> _Route:
+    if team == CX_TEAM:
+        return _Route(recipient_id=owner_id, recipient_channel=routing.cs_channel)
+    to_cx = (
+        not has_account
+        or bool(set(tags) & routing.cs_to_cx_tags)
+        or owner_id is None
+        or owner_id == originator_id
+    )
+    if to_cx:
+        return _Route(recipient_id=None, recipient_channel=routing.cx_channel)
+    return _Route(recipient_id=owner_id, recipient_channel=None)
+
+
+# ---------------------------------------------------------------------------------------------- submit
+
+
+async def submit_feedback(
+    db: Database,
+    *,
+    originator_id: int | None,
+    originator_team: str,
+    account_id: int | None,
+    text: str,
+    tags: Sequence[str],
+    urgent: bool,
+    source: str,
+    now: datetime,
+    routing: Routing,
+    source_link: str | None = None,
+    survey_response_id: int | None = None,
+) -> FeedbackItem | None:
+    """Store a feedback item, then queue its notifications. None when ``survey_response_id`` already has
+    an item (an import or a scheduler run seeing the same answer twice)."""
+    text = text.strip()
+    if not text:
+        raise BadArguments("What is the feedback? Add a sentence or two.")
+    clean_tags = normalise_tags(tags)
+    team = CX_TEAM if originator_team == CX_TEAM else CS_TEAM
+    try:
+        async with db.transaction() as session:
+            if survey_response_id is not None:
+                existing = await session.scalar(
+                    select(FeedbackItem.id).where(FeedbackItem.survey_response_id == survey_response_id)
+                )
+                if existing is not None:
+                    return None
+            owner_id: int | None = None
+            if account_id is not None:
+                account = await session.get(Account, account_id)
+                if account is None:
+                    raise NotFound("That account no longer exists.")
+                owner_id = account.owner_id
+            route = _route(
+                originator_id=originator_id,
+                team=team,
+                owner_id=owner_id,
+                has_account=account_id is not None,
+                tags=clean_tags,
+                routing=routing,
+            )
+            item = FeedbackItem(
+                originator_id=originator_id,
+                originator_team=team,
+                account_id=account_id,
+                recipient_id=route.recipient_id,
+                recipient_channel=route.recipient_channel,
+                tags=clean_tags,
+                text=text[:MAX_TEXT],
+                urgent=urgent,
+                source=source[:16],
+                source_link=(source_link or None) and source_link[:1000],
+                survey_response_id=survey_response_id,
+                state=FeedbackState.NEW.value,
+                escalation_level=0,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(item)
+            await session.flush()
+            session.add(
+                FeedbackTransition(
+                    item_id=item.id,
+                    actor_id=originator_id,
+                    from_state=None,
+                    to_state=FeedbackState.NEW.value,
+                    note=None,
+                    at=now,
+                )
+            )
+    except IntegrityError:
+        if survey_response_id is not None:  # another run stored the same survey answer just now
+            return None
+        raise
+    log.info(
+        "feedback_submitted",
+        item_id=item.id,
+        team=team,
+        account_id=account_id,
+        recipient_id=item.recipient_id,
+        recipient_channel=item.recipient_channel,
+        urgent=urgent,
+    )
+    await _announce_new(db, item, now=now)
+    return item
+
+
+async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime) -> None:
+    async with db.sessions() as session:
+        account_name, originator_name = await _names(session, item)
+        people: list[int] = []
+        if item.recipient_id is not None:
+            people.append(item.recipient_id)
+            if item.urgent:
+                manager_id = await session.scalar(
+                    select(Person.manager_id).where(Person.id == item.recipient_id)
+                )
+                if manager_id is not None and manager_id not in people:
+                    people.append(manager_id)
+        directory = await _people(session, people)
+        admins = await _admin_addresses(session)
+    card = reply_to_dict(item_reply(item, account_name, originator_name, for_recipient=True))
+    messages: list[outbox.NewMessage] = []
+    problems: list[str] = []
+    for person_id in people:
+        person = directory.get(person_id)
+        address = (
+            None if person is None else address_for(person.id, person.slack_user_id, person.teams_user_id)
+        )
+        if address is None:
+            problems.append(f"{_who(person, person_id)} cannot be reached on Slack or Teams")
+            continue
+        messages.append(_message(f"feedback:{item.id}:new:{person_id}", address, card))
+    channel = channel_address(item.recipient_channel)
+    if channel is not None:
+        messages.append(_message(f"feedback:{item.id}:new:channel", channel, card))
+    elif item.recipient_channel:
+        problems.append(f"the channel {item.recipient_channel!r} is not slack:ID or teams:ID")
+    if item.recipient_id is None and channel is None and not problems:
+        team = "CX" if item.originator_team == CS_TEAM else "CS"
+        problems.append(f"no {team} channel is configured and no person owns it")
+    messages += _admin_reports(item, account_name, problems, admins, key=f"feedback:{item.id}:new")
+    await outbox.enqueue(db, messages, now=now)
+
+
+# ------------------------------------------------------------------------------------------ transitions
+
+
+def can_change_item(actor: Actor, item: FeedbackItem, managers: Sequence[int | None]) -> bool:
+    """The recipient, the originator, their managers and admins; CX people for items sent to CX."""
+    if actor.role == Role.ADMIN.value:
+        return True
+    if actor.person_id is None:
+        return False
+    if actor.person_id in {item.recipient_id, item.originator_id, *managers} - {None}:
+        return True
+    sent_to_cx = item.recipient_id is None and item.originator_team == CS_TEAM
+    return sent_to_cx and actor.role == Role.CX.value
+
+
+async def load_for_change(session: AsyncSession, actor: Actor, item_id: int) -> FeedbackItem:
+    """The item, once ``actor`` is confirmed to be allowed to change it."""
+    item = await session.get(FeedbackItem, item_id)
+    if item is None:
+        raise NotFound("That feedback item no longer exists.")
+    people = [p for p in (item.recipient_id, item.originator_id) if p is not None]
+    managers: list[int | None] = []
+    if people:
+        managers = list((await session.scalars(select(Person.manager_id).where(Person.id.in_(people)))).all())
+    if not can_change_item(actor, item, managers):
+        raise NotAllowed(
+            "Only the person it was sent to, whoever sent it, their managers or an admin can change this "
+            "feedback item."
+        )
+    return item
+
+
+async def transition(
+    db: Database, *, item_id: int, actor: Actor, to_state: str, note: str | None, now: datetime
+) -> FeedbackItem:
+    """Move an item to ``to_state`` (acknowledged or resolved) as ``actor``; the originator hears of it."""
+    if to_state not in NEXT_STATES or to_state == FeedbackState.NEW.value:
+        raise BadArguments(f"A feedback item cannot be moved to {to_state!r}.")
+    note = (note or "").strip() or None
+    async with db.transaction() as session:
+        item = await load_for_change(session, actor, item_id)
+        if item.state == to_state:
+            raise BadArguments(f"That feedback item is already {to_state}.")
+        if to_state not in NEXT_STATES.get(item.state, set()):
+            raise BadArguments(f"That feedback item is {item.state}; it cannot be {to_state} now.")
+        from_state = item.state
+        item.state = to_state
+        item.updated_at = now
+        if to_state == FeedbackState.RESOLVED.value:
+            item.resolution = note
+        step = FeedbackTransition(
+            item_id=item.id,
+            actor_id=actor.person_id,
+            from_state=from_state,
+            to_state=to_state,
+            note=note,
+            at=now,
+        )
+        session.add(step)
+        _audit(session, actor, f"feedback.{to_state}", item.id, {"from": from_state, "note": note})
+    log.info("feedback_transition", item_id=item.id, to_state=to_state, actor_id=actor.person_id)
+    verb = "acknowledged" if to_state == FeedbackState.ACKNOWLEDGED.value else "resolved"
+    await _tell_originator(
+        db, item, actor, verb=verb, note=note, key=f"feedback:{item.id}:{to_state}:originator", now=now
+    )
+    return item
+
+
+async def reassign(
+    db: Database, *, item_id: int, actor: Actor, email: str, now: datetime
+) -> tuple[FeedbackItem, Person]:
+    """Give an open item to the registered person with ``email``; they get the card, the originator hears."""
+    email = email.strip()
+    async with db.transaction() as session:
+        item = await load_for_change(session, actor, item_id)
+        if item.state == FeedbackState.RESOLVED.value:
+            raise BadArguments("That feedback item is resolved already.")
+        target = await session.scalar(select(Person).where(Person.email.ilike(email)))
+        if target is None:
+            raise NotFound(f"Nobody with the email {email} is registered.")
+        if target.id == item.recipient_id:
+            raise BadArguments(f"It is {target.name}'s already.")
+        from_state = item.state
+        item.recipient_id = target.id
+        item.state = FeedbackState.NEW.value
+        item.updated_at = now
+        note = f"reassigned to {target.name}"
+        step = FeedbackTransition(
+            item_id=item.id,
+            actor_id=actor.person_id,
+            from_state=from_state,
+            to_state=FeedbackState.NEW.value,
+            note=note,
+            at=now,
+        )
+        session.add(step)
+        await session.flush()
+        _audit(
+            session, actor, "feedback.reassigned", item.id, {"from": from_state, "to_person_id": target.id}
+        )
+        account_name, originator_name = await _names(session, item)
+        admins = await _admin_addresses(session)
+    card = reply_to_dict(item_reply(item, account_name, originator_name, for_recipient=True))
+    address = address_for(target.id, target.slack_user_id, target.teams_user_id)
+    messages: list[outbox.NewMessage] = []
+    key = f"feedback:{item.id}:reassigned:{step.id}"
+    if address is None:
+        problems = [f"{target.name} ({target.email}) cannot be reached on Slack or Teams"]
+        messages += _admin_reports(item, account_name, problems, admins, key=key)
+    else:
+        messages.append(_message(f"{key}:{target.id}", address, card))
+    await outbox.enqueue(db, messages, now=now)
+    await _tell_originator(db, item, actor, verb=note, note=None, key=f"{key}:originator", now=now)
+    return item, target
+
+
+async def _tell_originator(
+    db: Database, item: FeedbackItem, actor: Actor, *, verb: str, note: str | None, key: str, now: datetime
+) -> None:
+    if item.originator_id is None or item.originator_id == actor.person_id:
+        return
+    async with db.sessions() as session:
+        originator = await session.get(Person, item.originator_id)
+        account_name, _ = await _names(session, item)
+        admins = await _admin_addresses(session)
+    if originator is None:
+        return
+    who = actor.name or actor.email or "Someone"
+    about = f" about **{account_name}**" if account_name else ""
+    icon = "✅" if verb == "resolved" else "👀" if verb == "acknowledged" else "↪️"
+    lines = [f"{icon} {who} {verb} your feedback{about} (#{item.id}):", f"> {truncate(item.text, 300)}"]
+    if note:
+        lines.append(f"**Resolution:** {truncate(note, 500)}")
+    reply = Reply(
+        summary=f"{who} {verb} your feedback #{item.id}",
+        blocks=(Text("\n".join(lines)),),
+    )
+    address = address_for(originator.id, originator.slack_user_id, originator.teams_user_id)
+    if address is None:
+        problems = [
+            f"{originator.name} ({originator.email}), who sent it, cannot be reached on Slack or Teams"
+        ]
+        await outbox.enqueue(db, _admin_reports(item, account_name, problems, admins, key=key), now=now)
+        return
+    await outbox.enqueue(db, [_message(key, address, reply_to_dict(reply))], now=now)
+
+
+# ------------------------------------------------------------------------------------------------ cards
+
+
+def item_reply(
+    item: FeedbackItem, account_name: str | None, originator_name: str | None, *, for_recipient: bool
+) -> Reply:
+    """One item as a card; the recipient's copy carries Acknowledge, Resolve, Reassign and Log follow-up."""
+    urgent = "🚨 Urgent " if item.urgent else ""
+    source = "CX" if item.originator_team == CX_TEAM else "CS"
+    about = f" about **{account_name}**" if account_name else ""
+    sender = originator_name or ("a survey" if item.survey_response_id is not None else "someone")
+    blocks: list[Block] = [
+        Text(f"{urgent}**Feedback #{item.id}** from {sender} ({source}){about}"),
+        Text(truncate(item.text, MAX_TEXT)),
+    ]
+    fields: list[tuple[str, str]] = [("State", STATE_LABELS.get(item.state, item.state))]
+    if item.tags:
+        fields.append(("Tags", " ".join(f"#{t}" for t in item.tags)))
+    blocks.append(Fields(tuple(fields)))
+    small: list[str] = []
+    if item.resolution:
+        small.append(f"Resolution: {truncate(item.resolution, 300)}")
+    if item.source_link:
+        small.append(f"Source: {item.source_link}")
+    if small:
+        blocks.append(Context(tuple(small)))
+    if for_recipient and item.state != FeedbackState.RESOLVED.value:
+        blocks.append(Actions(item_buttons(item)))
+    summary = f"{urgent}Feedback #{item.id} from {sender}" + (
+        f" about {account_name}" if account_name else ""
+    )
+    return Reply(summary=summary + f": {truncate(item.text, 120)}", blocks=tuple(blocks))
+
+
+def item_buttons(item: FeedbackItem) -> tuple[Button, ...]:
+    payload: dict[str, int | str | float | bool | None] = {"item_id": item.id}
+    buttons: list[Button] = []
+    if item.state == FeedbackState.NEW.value:
+        buttons.append(Button(label="Acknowledge", action=ACK, payload=payload, style="primary"))
+    buttons.append(Button(label="Resolve", action=RESOLVE, payload=payload))
+    buttons.append(Button(label="Reassign", action=REASSIGN, payload=payload))
+    if item.account_id is not None:
+        buttons.append(
+            Button(label="Log follow-up", action=LOG_FOLLOW_UP, payload={"account_id": item.account_id})
+        )
+    return tuple(buttons)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _message(
+    key: str, address: Address, payload: dict[str, Any], purpose: str = PURPOSE
+) -> outbox.NewMessage:
+    return outbox.NewMessage(
+        idempotency_key=key,
+        purpose=purpose,
+        platform=address.platform.value,
+        address=address_to_dict(address),
+        payload=payload,
+    )
+
+
+def _who(person: Person | None, person_id: int) -> str:
+    return f"{person.name} ({person.email})" if person is not None else f"person #{person_id}"
+
+
+async def _names(session: AsyncSession, item: FeedbackItem) -> tuple[str | None, str | None]:
+    account_name = None
+    if item.account_id is not None:
+        account_name = await session.scalar(select(Account.name).where(Account.id == item.account_id))
+    originator_name = None
+    if item.originator_id is not None:
+        originator_name = await session.scalar(select(Person.name).where(Person.id == item.originator_id))
+    return account_name, originator_name
+
+
+async def _people(session: AsyncSession, ids: Sequence[int]) -> dict[int, Person]:
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Person).where(Person.id.in_(list(ids))))
+    return {p.id: p for p in rows}
+
+
+async def _admin_addresses(session: AsyncSession) -> dict[int, Address]:
+    rows = await session.scalars(select(Person).where(Person.role == Role.ADMIN.value).order_by(Person.id))
+    found = {p.id: address_for(p.id, p.slack_user_id, p.teams_user_id) for p in rows}
+    return {person_id: address for person_id, address in found.items() if address is not None}
+
+
+def _admin_reports(
+    item: FeedbackItem,
+    account_name: str | None,
+    problems: Sequence[str],
+    admins: dict[int, Address],
+    *,
+    key: str,
+) -> list[outbox.NewMessage]:
+    """A note to every reachable admin about feedback that could not reach someone."""
+    if not problems:
+        return []
+    about = f" about **{account_name}**" if account_name else ""
+    reply = Reply(
+        summary=f"Feedback #{item.id} could not reach everyone",
+        blocks=(
+            Text(f"⚠️ **Feedback #{item.id}**{about} could not reach everyone:"),
+            Text("\n".join(f"• {p}" for p in problems)),
+            Context(
+                ("Add their Slack or Teams identity (or set the feedback channels) so it reaches them.",)
+            ),
+        ),
+    )
+    if not admins:
+        log.warning("feedback_unreachable_no_admin", item_id=item.id, problems=list(problems))
+        return []
+    log.warning("feedback_unreachable", item_id=item.id, problems=list(problems))
+    payload = reply_to_dict(reply)
+    return [
+        _message(f"{key}:admin:{admin_id}", address, payload, purpose=ADMIN_PURPOSE)
+        for admin_id, address in admins.items()
+    ]
+
+
+def _audit(session: AsyncSession, actor: Actor, action: str, item_id: int, details: dict[str, Any]) -> None:
+    audit.record(
+        session,
+        action=action,
+        object_type="feedback_item",
+        object_id=item_id,
+        platform=actor.platform.value,
+        actor_id=actor.person_id,
+        actor_label=actor.email or actor.platform_user_id,
+        details=details,
+    )
