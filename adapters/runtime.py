@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from adapters.api import add_ingest_routes
+from adapters.observability import Observability
 from adapters.web import build_web_app, serve
 from bot.app import build_bot
 from bot.delivery import DeliveryWorker, Sender
@@ -136,7 +138,10 @@ async def run_server(settings: Settings, *, host: str, port: int, stop: asyncio.
     senders = build_senders(settings, teams=teams)
     if senders:
         worker = DeliveryWorker(
-            db, senders, on_dead=dead_message_alerter(db, set(senders), clock=bot.context.clock)
+            db,
+            senders,
+            on_dead=dead_message_alerter(db, set(senders), clock=bot.context.clock),
+            metrics=bot.metrics,
         )
         worker_task = asyncio.create_task(worker.run_forever(worker_stop))
         log.info("delivery_worker_started", platforms=sorted(p.value for p in senders))
@@ -146,10 +151,20 @@ async def run_server(settings: Settings, *, host: str, port: int, stop: asyncio.
     if settings.scheduler_enabled:
         from scheduler.runner import Scheduler
 
-        scheduler = Scheduler(bot.context, on_enqueued=worker.wake.set if worker else None)
+        scheduler = Scheduler(
+            bot.context, on_enqueued=worker.wake.set if worker else None, metrics=bot.metrics
+        )
         await scheduler.start()
+    adapters = {}
+    if settings.slack_enabled:
+        adapters["slack"] = slack is not None
+    if settings.teams_configured:
+        adapters["teams"] = teams is not None
+    observability = Observability(metrics=bot.metrics, db=db, adapters=adapters, clock=bot.context.clock)
     try:
-        await serve(build_web_app(slack=slack, teams=teams), host=host, port=port, stop=stop)
+        app = build_web_app(slack=slack, teams=teams, observability=observability)
+        add_ingest_routes(app, db=db, settings=settings)  # /api/v1/...: the ingest API
+        await serve(app, host=host, port=port, stop=stop)
     finally:
         if scheduler is not None:
             scheduler.shutdown()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+from adapters.observability import Observability, observability_for, setup_observability
 from bot.log import get_logger
 
 if TYPE_CHECKING:
@@ -27,9 +28,15 @@ TEAMS_PATH = "/api/messages"
 DRAIN_SECONDS = 25.0
 
 
-def build_web_app(*, slack: SlackAdapter | None = None, teams: TeamsAdapter | None = None) -> web.Application:
+def build_web_app(
+    *,
+    slack: SlackAdapter | None = None,
+    teams: TeamsAdapter | None = None,
+    observability: Observability | None = None,
+) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_get("/healthz", healthz)
+    setup_observability(app, observability or observability_for(slack, teams))  # /readyz, /metrics
     if slack is not None:
         app.router.add_post(SLACK_PATH, slack_handler(slack))
         app.on_cleanup.append(drain_slack(slack))

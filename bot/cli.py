@@ -96,3 +96,8 @@ def serve_command(
     from adapters.runtime import run_server
 
     run(run_server(get_settings(), host=host, port=port))
+
+
+from bot.cli_tokens import tokens_app  # noqa: E402  (registered last, beside the commands above)
+
+app.add_typer(tokens_app, name="tokens")

@@ -12,6 +12,7 @@ import time
 from bot.context import BotContext
 from bot.errors import UserError, crash_message, new_reference
 from bot.log import get_logger
+from bot.metrics import UNKNOWN, Metrics
 from bot.permissions import require_registered
 from bot.registry import Registry
 from bot.types import Context, Reply, Request, RequestKind, Response, Text
@@ -23,6 +24,7 @@ class Bot:
     def __init__(self, context: BotContext, registry: Registry) -> None:
         self.context = context
         self.registry = registry
+        self.metrics = Metrics()
         context.registry_actions = frozenset(registry.actions)
 
     async def handle(self, request: Request) -> Response:
@@ -48,13 +50,24 @@ class Bot:
             )
             return error_reply(crash_message(reference))
         finally:
+            seconds = time.perf_counter() - started
             log.debug(
                 "request_handled",
                 kind=request.kind.value,
                 command=request.command or request.action,
                 outcome=outcome,
-                ms=round((time.perf_counter() - started) * 1000, 1),
+                ms=round(seconds * 1000, 1),
             )
+            self.metrics.observe_command(
+                kind=request.kind.value, name=self._metric_name(request), outcome=outcome, seconds=seconds
+            )
+
+    def _metric_name(self, request: Request) -> str:
+        """The command or action name, or ``unknown`` for one not registered (keeps labels bounded)."""
+        if request.kind is RequestKind.COMMAND:
+            known = request.command == "help" or request.command in self.registry.commands
+            return request.command if known else UNKNOWN
+        return request.action if request.action in self.registry.actions else UNKNOWN
 
     async def _dispatch(self, request: Request) -> Response:
         if request.kind is RequestKind.COMMAND:

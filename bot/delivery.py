@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.log import get_logger
+from bot.metrics import Metrics
 from bot.serialize import address_from_dict, reply_from_dict
 from bot.types import Address, Platform, Reply
 from storage import outbox
@@ -69,6 +70,7 @@ class DeliveryWorker:
     pacing: dict[Platform, float] = field(default_factory=lambda: dict(PACING_SECONDS))
     _next_send_at: dict[tuple[str, str], float] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    metrics: Metrics | None = None
 
     async def run_once(self) -> int:
         """Claim due rows and try each once; returns how many were sent."""
@@ -127,8 +129,13 @@ class DeliveryWorker:
             await self._failed(message, DeliveryError(f"{type(error).__name__}: {error}"))
             return 0
         await outbox.mark_sent(self.db, message.id, now=self.clock(), external_id=external_id)
+        self._count(message, "sent")
         log.info("delivered", outbox_id=message.id, purpose=message.purpose, platform=message.platform)
         return 1
+
+    def _count(self, message: outbox.Claimed, result: str) -> None:
+        if self.metrics is not None:
+            self.metrics.delivery(platform=message.platform, result=result)
 
     async def _failed(self, message: outbox.Claimed, error: DeliveryError) -> None:
         attempts = message.attempts + 1
@@ -148,9 +155,11 @@ class DeliveryWorker:
             error=str(error),
         )
         await outbox.mark_failed(self.db, message.id, error=str(error), retry_at=retry_at)
+        self._count(message, "retry")
 
     async def _give_up(self, message: outbox.Claimed, reason: str) -> None:
         await outbox.mark_failed(self.db, message.id, error=reason, retry_at=None)
+        self._count(message, "dead")
         log.error("delivery_dead", outbox_id=message.id, purpose=message.purpose, reason=reason)
         if self.on_dead is not None:
             result = self.on_dead(message, reason)

@@ -3,20 +3,51 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import Any, TextIO
 
 import structlog
 
 _SECRET_KEYS = ("token", "secret", "password", "authorization", "signature", "comment")
+REDACTED = "[redacted]"
+# Token-like values inside any string: Slack tokens (bot, app, user and the rest of the xox family),
+# HTTP bearer credentials, and Touchpoint API tokens (``tp_`` and a long random part).
+_SECRET_VALUES = re.compile(
+    r"\b(?:xox[abposr]|xapp)-[A-Za-z0-9-]+"
+    r"|\bBearer\s+[A-Za-z0-9._~+/=-]+"
+    r"|\btp_[A-Za-z0-9_-]{16,}",
+    re.IGNORECASE,
+)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every token-like value replaced."""
+    return _SECRET_VALUES.sub(REDACTED, text)
+
+
+def _is_secret_key(key: object) -> bool:
+    lowered = str(key).lower()
+    return any(marker in lowered for marker in _SECRET_KEYS)
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: REDACTED if _is_secret_key(k) else _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_clean(item) for item in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return scrub(str(value))  # rendered as text anyway: exceptions, paths, URLs
 
 
 def _redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
-    """Never let secrets or survey comments reach a log line, whatever a caller passes."""
+    """Never let secrets or survey comments reach a log line, whatever a caller passes: values under a
+    secret-sounding key are dropped, and token-like values are scrubbed from every other field."""
     for key in list(event):
-        lowered = key.lower()
-        if any(marker in lowered for marker in _SECRET_KEYS):
-            event[key] = "[redacted]"
+        event[key] = REDACTED if _is_secret_key(key) else _clean(event[key])
     return event
 
 
@@ -39,14 +70,16 @@ def configure(*, level: str = "INFO", json: bool | None = None, stream: TextIO |
     if json is None:
         json = not sys.stderr.isatty()
     renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
-    shared: list[Any] = [
+    processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,  # before redaction, so a traceback is scrubbed too
         _redact,
+        renderer,
     ]
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, renderer],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=lambda *_args: _StreamLogger(stream),
         cache_logger_on_first_use=False,

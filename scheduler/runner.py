@@ -16,11 +16,14 @@ Every replica may run the same jobs: the outbox's idempotency keys keep each pos
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
+import structlog
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobEvent
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -29,6 +32,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.context import BotContext
 from bot.feedback_config import load_feedback_config
 from bot.log import get_logger
+from bot.metrics import Metrics
 from scheduler.feedback_jobs import detect_themes, escalate_unacknowledged
 from scheduler.jobs import (
     DigestBuilder,
@@ -57,6 +61,8 @@ THEMES_JOB = "feedback:themes"
 REFRESH_EVERY = timedelta(minutes=5)
 
 Work = Callable[[], Awaitable[bool]]  # a job's body: True when it queued something to send
+RUN_OK = "ok"
+RUN_FAILED = "failed"
 
 
 def _nothing() -> None:
@@ -65,6 +71,11 @@ def _nothing() -> None:
 
 def digest_job_id(subscription_id: int) -> str:
     return f"{DIGEST_JOB_PREFIX}{subscription_id}"
+
+
+def job_kind(job_id: str) -> str:
+    """The job's name for metrics: every ``digest:{id}`` counts as ``digest``."""
+    return "digest" if job_id.startswith(DIGEST_JOB_PREFIX) else job_id
 
 
 def _spec(subscription: DigestSubscription) -> tuple[object, ...]:
@@ -82,6 +93,7 @@ class Scheduler:
         grace: timedelta | None = None,
         builder: DigestBuilder | None = None,
         on_enqueued: Callable[[], object] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.ctx = ctx
         self.grace = grace if grace is not None else timedelta(minutes=ctx.settings.digest_grace_minutes)
@@ -91,6 +103,8 @@ class Scheduler:
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
         )
         self._digest_specs: dict[str, tuple[object, ...]] = {}
+        self.metrics = metrics
+        self.aps.add_listener(self._on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
 
     # --------------------------------------------------------------------------------- lifecycle
 
@@ -124,14 +138,31 @@ class Scheduler:
     def _add(self, job_id: str, work: Work, trigger: Any, **options: Any) -> None:
         self.aps.add_job(self._run, trigger, args=[job_id, work], id=job_id, replace_existing=True, **options)
 
-    async def _run(self, job_id: str, work: Work) -> None:
-        try:
-            queued = await work()
-        except Exception:
-            log.exception("scheduler_job_failed", job=job_id)
+    async def _run(self, job_id: str, work: Work) -> str:
+        """Run one job; every line it logs carries ``job`` and a ``run_id``. Returns the outcome
+        (``ok`` or ``failed``), which :meth:`_on_job_event` counts."""
+        with structlog.contextvars.bound_contextvars(job=job_id, run_id=uuid.uuid4().hex[:12]):
+            try:
+                queued = await work()
+            except Exception:
+                log.exception("scheduler_job_failed", job=job_id)
+                return RUN_FAILED
+            if queued and self.on_enqueued is not None:
+                self.on_enqueued()
+            return RUN_OK
+
+    def _on_job_event(self, event: JobEvent) -> None:
+        if self.metrics is None:
             return
-        if queued and self.on_enqueued is not None:
-            self.on_enqueued()
+        job = job_kind(str(event.job_id))
+        if event.code == EVENT_JOB_MISSED:
+            self.metrics.job_missed(job=job)
+            log.warning("scheduler_job_missed", job=event.job_id)
+        elif event.code == EVENT_JOB_ERROR:
+            self.metrics.job_run(job=job, outcome=RUN_FAILED)
+        else:
+            outcome = getattr(event, "retval", None)
+            self.metrics.job_run(job=job, outcome=outcome if outcome in (RUN_OK, RUN_FAILED) else RUN_OK)
 
     async def refresh_jobs(self) -> None:
         """One job per active subscription: new ones added, changed ones rescheduled, others removed."""

@@ -281,6 +281,7 @@ async def test_serve_runs_the_worker_and_the_scheduler_and_stops_both(
 
     async def fake_serve(app: object, *, host: str, port: int, stop: asyncio.Event | None) -> None:
         seen["scheduler_running"] = [s.aps.running for s in started]
+        seen["paths"] = {route.resource.canonical for route in app.router.routes()}  # type: ignore[attr-defined]
         seen["coroutines"] = running_coroutines()
 
     started: list[Scheduler] = []
@@ -301,6 +302,9 @@ async def test_serve_runs_the_worker_and_the_scheduler_and_stops_both(
     with own_logging():
         await runtime.run_server(config, host="127.0.0.1", port=0)
     assert seen["scheduler_running"] == [True]
+    paths = seen["paths"]
+    assert isinstance(paths, set)
+    assert {"/healthz", "/readyz", "/metrics", "/api/v1/openapi.json", "/api/v1/usage"} <= paths
     assert "DeliveryWorker.run_forever" in seen["coroutines"]  # type: ignore[operator]
     assert not started[0].aps.running
     assert "DeliveryWorker.run_forever" not in running_coroutines()

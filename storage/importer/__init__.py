@@ -16,6 +16,14 @@ from storage.importer.errors import (
     Problem,
 )
 from storage.importer.reading import ProgressCallback
+from storage.importer.records import (
+    PreparedRecords,
+    RecordProblem,
+    RecordsValidationError,
+    load_kind,
+    validate_records,
+    write_records,
+)
 from storage.importer.run import KINDS, ImportResult, import_file
 
 __all__ = [
@@ -29,8 +37,14 @@ __all__ = [
     "ImportResult",
     "ImportValidationError",
     "Kind",
+    "PreparedRecords",
     "Problem",
     "ProgressCallback",
     "Record",
+    "RecordProblem",
+    "RecordsValidationError",
     "import_file",
+    "load_kind",
+    "validate_records",
+    "write_records",
 ]
