@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any, TextIO
 
 import structlog
@@ -43,7 +44,7 @@ def _clean(value: Any) -> Any:
     return scrub(str(value))  # rendered as text anyway: exceptions, paths, URLs
 
 
-def _redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+def _redact(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Never let secrets or survey comments reach a log line, whatever a caller passes: values under a
     secret-sounding key are dropped, and token-like values are scrubbed from every other field."""
     for key in list(event):
@@ -84,9 +85,49 @@ def configure(*, level: str = "INFO", json: bool | None = None, stream: TextIO |
         logger_factory=lambda *_args: _StreamLogger(stream),
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    _route_standard_logging(level=level, renderer=renderer, stream=stream)
     # Alembic announces every connection at INFO; only its warnings matter to an operator.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    # The SQLite driver logs every call at DEBUG; that drowns Touchpoint's own debug lines.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(level.upper())))
+
+
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler writing to ``stream``, or to whatever ``sys.stderr`` is when a record is emitted."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream or sys.stderr)
+        self._fixed = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = self._fixed or sys.stderr
+        super().emit(record)
+
+
+def _route_standard_logging(*, level: str, renderer: Any, stream: TextIO | None) -> None:
+    """Lines from libraries (aiohttp, apscheduler, botbuilder) get the same format, the request or job
+    reference, and the same redaction as Touchpoint's own."""
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            _redact,
+            renderer,
+        ],
+    )
+    handler = _CurrentStderrHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _CurrentStderrHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())
 
 
 def get_logger(name: str) -> Any:

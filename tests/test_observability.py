@@ -374,7 +374,7 @@ async def test_secrets_and_comments_never_reach_a_log_line(log_lines: Any) -> No
     written = log_lines.raw.getvalue()
     for secret in (SLACK_TOKEN, APP_TOKEN, BEARER, BEARER.split()[1], API_TOKEN, COMMENT):
         assert secret not in written
-    lines = {line["event"]: line for line in log_lines()}
+    lines = {line["event"]: line for line in log_lines() if "logger" not in line}  # library lines aside
     assert set(lines) == {"slack_call", "http_in", "api_call", "survey", "crashed", "fine"}
     assert lines["slack_call"]["detail"] == "posting with [redacted]"
     assert lines["survey"]["comment"] == "[redacted]"
@@ -435,3 +435,31 @@ async def test_a_send_cut_short_by_shutdown_stays_in_the_outbox(
     async with db.sessions() as session:
         row = (await session.scalars(select(OutboxMessage))).one()
     assert row.attempts == 0  # retried once its lease ends, as if never tried
+
+
+def test_library_log_lines_are_json_and_scrubbed_too() -> None:
+    """aiohttp's access log, apscheduler and botbuilder log through the standard library: their lines
+    get the same JSON shape, the request reference and the same redaction as Touchpoint's own."""
+    import io
+    import json as json_module
+    import logging
+
+    import structlog
+
+    from bot.log import configure
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    buffer = io.StringIO()
+    try:
+        configure(level="INFO", json=True, stream=buffer)
+        structlog.contextvars.bind_contextvars(request_id="req-42")
+        logging.getLogger("aiohttp.access").info("POST /api Authorization: Bearer abc.def token xoxb-1-2-abc")
+    finally:
+        structlog.contextvars.clear_contextvars()
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    [line] = [json_module.loads(x) for x in buffer.getvalue().splitlines() if x.startswith("{")]
+    assert line["logger"] == "aiohttp.access"
+    assert line["request_id"] == "req-42"
+    assert "abc.def" not in line["event"] and "xoxb-1-2-abc" not in line["event"]
