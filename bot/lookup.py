@@ -101,6 +101,15 @@ class AccountIndex:
             return LookupResult(query=query, candidates=tuple(prefixed[:MAX_CHOICES]))
         return self._fuzzy(query, key)
 
+    async def pick(self, typed: str) -> tuple[AccountRef | None, str | None]:
+        """The one account a form's Account field names, or the problem to show under the field."""
+        found = await self.find(typed)
+        if found.match is not None:
+            return found.match, None
+        if found.candidates:
+            return None, "Several accounts match: " + ", ".join(c.name for c in found.candidates) + "."
+        return None, f"No account matches “{typed}”."
+
     def _fuzzy(self, query: str, key: str) -> LookupResult:
         scored = process.extract(key, self._keys, scorer=fuzz.WRatio, limit=MAX_CHOICES)
         if not scored:

@@ -349,15 +349,11 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
         form = feedback_form(None, None, values=request.values, source_link=link, source=source)
         typed = (request.values.get("account") or "").strip()
         if typed:
-            found = await ctx.accounts.find(typed)
-            if found.match is not None:
-                account_id = found.match.id
-            elif found.candidates:
-                errors["account"] = (
-                    "Several accounts match: " + ", ".join(c.name for c in found.candidates) + "."
-                )
-            else:
-                errors["account"] = f"No account matches “{typed}”."
+            picked, problem = await ctx.accounts.pick(typed)
+            if picked is not None:
+                account_id = picked.id
+            elif problem:
+                errors["account"] = problem
     errors = {**validate_form(form, request.values, today=ctx.today(request.actor)), **errors}
     if errors:
         return feedback_form(

@@ -140,12 +140,8 @@ async def _account_from_values(ctx: BotContext, request: Request) -> tuple[int |
     typed = (request.values.get("account") or "").strip()
     if not typed:
         return None, "Account is required."
-    found = await ctx.accounts.find(typed)
-    if found.match is not None:
-        return found.match.id, None
-    if found.candidates:
-        return None, "Several accounts match: " + ", ".join(c.name for c in found.candidates) + "."
-    return None, f"No account matches “{typed}”."
+    account, problem = await ctx.accounts.pick(typed)
+    return (account.id if account else None), problem
 
 
 async def _form_for(ctx: BotContext, request: Request, account_id: int, *, summary: str = "") -> Form:
