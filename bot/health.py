@@ -18,6 +18,9 @@ Scoring curves (every score is clamped to 0..100; "D" is the day the health is c
 - ``nps``: NPS of the answers in the 90 days ending on D (% promoters 9-10 minus % detractors 0-6,
   -100..100), mapped linearly to 0..100: ``(nps + 100) / 2``.
 - ``csat``: share of CSAT answers of 4 or 5 in the 90 days ending on D: ``100 * satisfied / answers``.
+- ``ces``: mean customer effort (1 = very easy .. 7 = very hard) of the answers in the 90 days ending on
+  D, mapped linearly so that 1 scores 100 and 7 scores 0: ``100 * (7 - mean) / 6``. Small default weight:
+  effort explains a single interaction more than a whole relationship.
 - ``support_load``: 10 points off per open ticket per 100 licensed seats (latest open_tickets), and 15
   points off per escalation in the 30 days ending on D: ``100 - 10 * tickets_per_100_seats - 15 * esc``.
 - ``engagement_recency``: days since the last logged follow-up. Full marks up to 15 days, then 100/60
@@ -253,6 +256,18 @@ def csat(inputs: AccountInputs) -> Reading:
     )
 
 
+def ces(inputs: AccountInputs) -> Reading:
+    answers = inputs.answers(SurveyKind.CES.value)
+    total = sum(answers.values())
+    if total == 0:
+        return Reading(None, f"no CES answers in {SURVEY_DAYS} days")
+    mean = sum(score * n for score, n in answers.items()) / total
+    effort = "low" if mean <= 3 else "high" if mean >= 5 else "moderate"
+    answered = _plural(total, "CES answer")
+    reason = f"customer effort {mean:.1f} of 7 ({effort}) from {answered} in {SURVEY_DAYS} days"
+    return Reading(clamp(100 * (7 - mean) / 6), reason)
+
+
 def support_load(inputs: AccountInputs) -> Reading:
     """Open tickets need the seat count to be compared with; escalations count on their own."""
     open_tickets = inputs.metric("open_tickets").latest
@@ -319,6 +334,7 @@ COMPONENTS: tuple[Component, ...] = (
     ),
     Component("nps", "NPS", 10, nps),
     Component("csat", "CSAT", 10, csat),
+    Component("ces", "CES", 5, ces),
     Component(
         "support_load",
         "support load",

@@ -165,6 +165,8 @@ class SurveyResponse(Base):
     # external_id when the source gave one, else a digest of account, kind, respondent and time:
     # the key re-imports upsert on.
     natural_key: Mapped[str] = mapped_column(String(160), unique=True)
+    # The tone of ``comment``: VADER's compound score, -1 (very negative) .. 1 (very positive).
+    sentiment: Mapped[float | None] = mapped_column(Float)
 
 
 class Milestone(Base):
@@ -397,6 +399,8 @@ class FeedbackItem(Base):
     resolution: Mapped[str | None] = mapped_column(Text)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     theme_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_theme.id", ondelete="SET NULL"))
+    # The tone of ``text``: VADER's compound score, -1 (very negative) .. 1 (very positive).
+    sentiment: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -463,3 +467,72 @@ class IdempotencyRecord(Base):
     status: Mapped[int] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutcomeStatus(enum.StrEnum):
+    OPEN = "open"
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+
+
+class OutcomeComparison(enum.StrEnum):
+    AT_LEAST = "at_least"  # reached when the value is at or above the target ("200 active users")
+    AT_MOST = "at_most"  # reached when the value is at or below the target ("at most 5 open tickets")
+
+
+class Outcome(Base):
+    """One desired outcome of an account's success plan: what the customer wants to reach, by when.
+
+    A measurable outcome names a ``metric`` (a usage metric such as ``active_users``, or ``nps``,
+    ``csat``, ``ces``) and a ``target``; ``baseline`` is the value on ``start_date`` when it was
+    defined, so progress is measured along the line from there to the target on ``due_date``. An
+    outcome without a metric is manual: a person marks it achieved. ``demonstrated_at`` is set when
+    the owner CSM was sent the ready-to-share summary, so that happens once.
+    """
+
+    __tablename__ = "outcome"
+    __table_args__ = (
+        UniqueConstraint("account_id", "title"),
+        Index("ix_outcome_status_due_date", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    metric: Mapped[str | None] = mapped_column(String(64))
+    comparison: Mapped[str] = mapped_column(String(8), default=OutcomeComparison.AT_LEAST.value)
+    target: Mapped[float | None] = mapped_column(Float)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    start_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    customer_owner: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default=OutcomeStatus.OPEN.value)
+    achieved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    achieved_value: Mapped[float | None] = mapped_column(Float)
+    achieved_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    demonstrated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ArrChange(Base):
+    """The account's ARR from ``day`` on, kept whenever an import, the API or a person changes it.
+
+    The history of these rows gives expansion (ARR going up) and contraction (going down) over any
+    period; ``previous_arr`` is what it was before, ``None`` for the first value known.
+    """
+
+    __tablename__ = "arr_change"
+    __table_args__ = (
+        Index("ix_arr_change_account_id_day", "account_id", "day"),
+        Index("ix_arr_change_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    arr: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    previous_arr: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,6 +17,7 @@ from bot.health import (
     MetricWindow,
     MilestoneStatus,
     band_for,
+    ces,
     compute_health,
     csat,
     drivers,
@@ -55,7 +56,7 @@ def inputs(
 
 
 def full_inputs(**changes: Any) -> AccountInputs:
-    """All eight components have data; the expected scores are in EXPECTED."""
+    """Every component has data; the expected scores are in EXPECTED."""
     base = inputs(
         usage={
             "active_users": MetricWindow(latest=70, recent_mean=66, prior_mean=100),
@@ -65,7 +66,7 @@ def full_inputs(**changes: Any) -> AccountInputs:
             "open_tickets": MetricWindow(latest=0),
             "escalations": MetricWindow(total_30d=2),
         },
-        surveys={"nps": {10: 2, 9: 1, 7: 1, 3: 1}, "csat": {5: 3, 4: 3, 3: 1, 1: 1}},
+        surveys={"nps": {10: 2, 9: 1, 7: 1, 3: 1}, "csat": {5: 3, 4: 3, 3: 1, 1: 1}, "ces": {2: 3, 4: 1}},
         last_follow_up=DAY - timedelta(days=45),
         milestones=MilestoneStatus(total=4, overdue=1, worst_name="Kickoff", worst_days_late=12),
     )
@@ -78,6 +79,7 @@ EXPECTED = {
     "feature_adoption": 80.0,  # 60% adopted, full marks at 75%
     "nps": 70.0,  # 3 promoters, 1 passive, 1 detractor of 5: NPS +40
     "csat": 75.0,  # 6 of 8 answers are 4 or 5
+    "ces": 75.0,  # mean effort 2.5 of 7: 100 * (7 - 2.5) / 6
     "support_load": 70.0,  # no open tickets, 2 escalations: 100 - 30
     "engagement_recency": 50.0,  # 45 days: 100 - 30 * 100 / 60
     "milestone_progress": 72.0,  # 1 overdue, 12 days: 100 - 20 - 40 * 12 / 60
@@ -150,6 +152,22 @@ def test_csat() -> None:
     assert csat(inputs()).score is None
 
 
+@pytest.mark.parametrize(
+    ("answers", "score", "reason"),
+    [
+        ({2: 3, 4: 1}, 75.0, "customer effort 2.5 of 7 (low) from 4 CES answers in 90 days"),
+        ({1: 2}, 100.0, "customer effort 1.0 of 7 (low) from 2 CES answers in 90 days"),
+        ({7: 1}, 0.0, "customer effort 7.0 of 7 (high) from 1 CES answer in 90 days"),
+        ({4: 1}, 50.0, "customer effort 4.0 of 7 (moderate) from 1 CES answer in 90 days"),
+    ],
+)
+def test_ces_low_effort_scores_high(answers: dict[int, int], score: float, reason: str) -> None:
+    reading = ces(inputs(surveys={"ces": answers}))
+    assert reading.score == pytest.approx(score)
+    assert reading.reason == reason
+    assert ces(inputs()).score is None
+
+
 def test_support_load() -> None:
     usage = {
         "open_tickets": MetricWindow(latest=3),
@@ -208,8 +226,8 @@ def test_milestone_progress() -> None:
 def test_weighted_mean_of_all_components() -> None:
     result = compute_health(full_inputs(), HealthModel())
     assert {c.name: c.score for c in result.components} == EXPECTED
-    # (20*50 + 15*25.6 + 15*80 + 10*70 + 10*75 + 10*70 + 10*50 + 10*72) / 100 = 5954 / 100
-    assert result.score == 59.5
+    # (20*50 + 15*25.6 + 15*80 + 10*70 + 10*75 + 5*75 + 10*70 + 10*50 + 10*72) / 105 = 6329 / 105
+    assert result.score == 60.3
     assert result.band is Band.YELLOW
     assert result.confidence == 1.0
     assert result.reason is None
@@ -221,9 +239,9 @@ def test_weighted_mean_of_all_components() -> None:
 
 def test_missing_components_give_their_weight_to_the_others() -> None:
     result = compute_health(full_inputs(surveys={}), HealthModel())
-    # NPS and CSAT have no data: (5954 - 700 - 750) / 80 = 56.3
+    # NPS, CSAT and CES have no data: (6329 - 700 - 750 - 375) / 80 = 56.3
     assert result.score == 56.3
-    assert result.confidence == 0.8
+    assert result.confidence == 0.762  # 80 / 105
     assert result.component("nps") == ComponentScore("nps", None, 10.0, "no NPS answers in 90 days")
 
 
@@ -231,12 +249,12 @@ def test_too_little_data_is_not_guessed() -> None:
     only_nps = compute_health(inputs(surveys={"nps": {10: 1}}), HealthModel())
     assert only_nps.score is None
     assert only_nps.band is Band.UNKNOWN
-    assert only_nps.confidence == 0.1
+    assert only_nps.confidence == 0.095  # 10 / 105
     assert only_nps.reason == "not enough data: only NPS available"
 
     three = inputs(surveys={"nps": {10: 1}, "csat": {5: 1}}, last_follow_up=DAY)
     result = compute_health(three, HealthModel())
-    assert (result.score, result.confidence) == (None, 0.3)
+    assert (result.score, result.confidence) == (None, 0.286)  # 30 / 105
     assert result.reason == "not enough data: only NPS, CSAT and engagement recency available"
 
     nothing = compute_health(inputs(), HealthModel())
@@ -246,12 +264,12 @@ def test_too_little_data_is_not_guessed() -> None:
 
 def test_minimum_confidence_and_components_are_configurable() -> None:
     three = inputs(surveys={"nps": {10: 1}, "csat": {5: 1}}, last_follow_up=DAY)
-    lenient = HealthModel.from_mapping({"min_confidence": 0.3})
+    lenient = HealthModel.from_mapping({"min_confidence": 0.28})
     assert compute_health(three, lenient).score == 100.0
     # One component with most of the weight is still only one component.
     heavy = HealthModel.from_mapping({"min_confidence": 0, "weights": {"nps": 500}})
     one = compute_health(inputs(surveys={"nps": {10: 1}}), heavy)
-    assert one.score is None and one.confidence == 0.847  # 500 / 590
+    assert one.score is None and one.confidence == 0.84  # 500 / 595
     single = HealthModel.from_mapping({"min_confidence": 0, "min_components": 1})
     assert compute_health(inputs(surveys={"nps": {10: 1}}), single).score == 100.0
 
@@ -275,8 +293,8 @@ def test_default_bands(score: float | None, band: Band) -> None:
 
 def test_thresholds_are_configurable() -> None:
     model = HealthModel.from_mapping({"thresholds": {"green": 55, "yellow": 30}})
-    assert compute_health(full_inputs(), model).band is Band.GREEN  # 59.5
-    strict = HealthModel.from_mapping({"thresholds": {"green": 90, "yellow": 60}})
+    assert compute_health(full_inputs(), model).band is Band.GREEN  # 60.3
+    strict = HealthModel.from_mapping({"thresholds": {"green": 90, "yellow": 65}})
     assert compute_health(full_inputs(), strict).band is Band.RED
 
 
@@ -289,27 +307,27 @@ def test_segment_weights_override_the_global_ones() -> None:
         }
     )
     enterprise = compute_health(full_inputs(segment="enterprise"), model)
-    # usage_trend off, nps 60: (5954 - 384 - 700 + 60*70) / (100 - 15 - 10 + 60) = 9070 / 135
-    assert enterprise.score == 67.2
+    # usage_trend off, nps 60: (6329 - 384 - 700 + 60*70) / (105 - 15 - 10 + 60) = 9445 / 140
+    assert enterprise.score == 67.5
     assert enterprise.band is Band.GREEN  # the segment's green threshold is 60
     assert "usage_trend" not in {c.name for c in enterprise.components}
     assert enterprise.component("nps") == ComponentScore(
         "nps", 70.0, 60.0, "1 detractor in 90 days (NPS +40 from 5 answers)"
     )
     # Other segments, and accounts without one, use the global model.
-    assert compute_health(full_inputs(segment="SMB"), model).score == 59.5
-    assert compute_health(full_inputs(), model).score == 59.5
+    assert compute_health(full_inputs(segment="SMB"), model).score == 60.3
+    assert compute_health(full_inputs(), model).score == 60.3
 
 
 def test_drivers_are_the_components_costing_most_points() -> None:
     result = compute_health(full_inputs(), HealthModel())
     found = drivers(result.components)
-    # Points lost: usage trend 15 * 74.4 / 100, licence 20 * 50 / 100, engagement 10 * 50 / 100;
+    # Points lost: usage trend 15 * 74.4 / 105, licence 20 * 50 / 105, engagement 10 * 50 / 105;
     # components at 70 or above are not drivers.
     assert [(d.name, d.impact) for d in found] == [
-        ("usage_trend", 11.2),
-        ("license_utilisation", 10.0),
-        ("engagement_recency", 5.0),
+        ("usage_trend", 10.6),
+        ("license_utilisation", 9.5),
+        ("engagement_recency", 4.8),
     ]
     assert found[0].reason == "active users down 34% in 30 days"
     assert found[0].label == "usage trend"
@@ -329,6 +347,7 @@ def test_defaults() -> None:
         "feature_adoption": 15,
         "nps": 10,
         "csat": 10,
+        "ces": 5,
         "support_load": 10,
         "engagement_recency": 10,
         "milestone_progress": 10,
@@ -381,7 +400,7 @@ def test_file_overrides(tmp_path: Path) -> None:
         ("[health.thresholds]\ngreen = 120\n", "health.thresholds.green", "between 0 and 100"),
         ("[health.thresholds]\nred = 10\n", "health.thresholds.red", "unknown key"),
         ("[health]\nmin_confidence = 1.5\n", "health.min_confidence", "between 0 and 1"),
-        ("[health]\nmin_components = 0\n", "health.min_components", "between 1 and 8"),
+        ("[health]\nmin_components = 0\n", "health.min_components", f"between 1 and {len(COMPONENT_NAMES)}"),
         ("[health]\ncolour = 'blue'\n", "health.colour", "unknown key"),
         ("[health.segments.smb.weights]\nfoo = 1\n", "health.segments.smb.weights.foo", "unknown component"),
         (

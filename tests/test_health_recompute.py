@@ -84,7 +84,7 @@ async def snapshots(db: Database) -> list[HealthSnapshot]:
 
 
 async def seed_full_account(db: Database, account_id: int) -> None:
-    """Data for all eight components, with rows just outside every window that must not count.
+    """Data for every component, with rows just outside every window that must not count.
 
     Expected component scores as of D: the same as ``EXPECTED`` in test_health_engine.
     """
@@ -104,6 +104,8 @@ async def seed_full_account(db: Database, account_id: int) -> None:
     await add_surveys(db, account_id, "nps", nps)
     csat = [(5, at(ago(1)))] * 3 + [(4, at(ago(2)))] * 3 + [(3, at(ago(3))), (1, at(ago(4)))]
     await add_surveys(db, account_id, "csat", csat)
+    ces = [(2, at(ago(1)))] * 3 + [(4, at(ago(80))), (7, at(ago(91)))]  # the 7 is outside the 90 days
+    await add_surveys(db, account_id, "ces", ces)
     await add_follow_up(db, account_id, at(ago(45)))
     await add_follow_up(db, account_id, at(ago(60)))
     await add_follow_up(db, account_id, at(D + timedelta(days=1), 0))  # after D
@@ -119,6 +121,7 @@ EXPECTED = {
     "feature_adoption": (80.0, "6 of 10 features adopted (60%)"),
     "nps": (70.0, "1 detractor in 90 days (NPS +40 from 5 answers)"),
     "csat": (75.0, "75% satisfied (4-5) of 8 CSAT answers in 90 days"),
+    "ces": (75.0, "customer effort 2.5 of 7 (low) from 4 CES answers in 90 days"),
     "support_load": (70.0, "0 open tickets (0.0 per 100 seats), 2 escalations in 30 days"),
     "engagement_recency": (50.0, "no follow-up logged in 45 days"),
     "milestone_progress": (72.0, "Kickoff overdue 12 days"),
@@ -133,7 +136,7 @@ async def test_inputs_are_read_as_of_the_day_from_each_window(db: Database) -> N
     assert snapshot.day == D
     assert {name: (c["score"], c["reason"]) for name, c in snapshot.components.items()} == EXPECTED
     assert snapshot.components["license_utilisation"]["weight"] == 20
-    assert (snapshot.score, snapshot.band, snapshot.confidence) == (59.5, "yellow", 1.0)
+    assert (snapshot.score, snapshot.band, snapshot.confidence) == (60.3, "yellow", 1.0)
 
 
 async def test_one_snapshot_per_account_and_day_and_rerun_updates(db: Database) -> None:
@@ -164,7 +167,7 @@ async def test_unknown_when_too_little_data(db: Database) -> None:
     summary = await recompute(db, D, model=MODEL)
     assert summary.bands == {"unknown": 1}
     [snapshot] = await snapshots(db)
-    assert (snapshot.score, snapshot.band, snapshot.confidence) == (None, "unknown", 0.1)
+    assert (snapshot.score, snapshot.band, snapshot.confidence) == (None, "unknown", 0.095)
     health = await account_breakdown(db, account_id, D, model=MODEL)
     assert health is not None
     assert health.reason == "not enough data: only NPS available"
@@ -224,7 +227,7 @@ async def test_trend_and_drivers(db: Database) -> None:
     # license 100 (w20), usage trend steady 80 (w15), adoption 80 (w15), engagement (w10):
     # today 40 days since the follow-up -> 58.3; 7 days ago 33 days -> 70; 30 days ago 10 days -> 100.
     assert health.score == 83.1  # (2000 + 1200 + 1200 + 583.3) / 60
-    assert health.confidence == 0.6
+    assert health.confidence == 0.571  # 60 / 105
     assert health.band is Band.GREEN
     assert health.trend_7 == -1.9  # against 85.0
     assert health.trend_30 == -6.9  # against 90.0
