@@ -1,4 +1,5 @@
-"""``touchpoint import KIND FILE``: load a CSV export of people, accounts, usage, surveys or milestones."""
+"""``touchpoint import KIND FILE``: load a CSV export of people, accounts, usage, surveys, milestones or
+success plan outcomes."""
 
 from __future__ import annotations
 
@@ -42,6 +43,7 @@ class ImportKind(enum.StrEnum):
     USAGE = "usage"
     SURVEYS = "surveys"
     MILESTONES = "milestones"
+    OUTCOMES = "outcomes"
 
 
 _PHASES = {"checking": "Checking", "writing": "Importing"}

@@ -21,7 +21,16 @@ from sqlalchemy.orm import aliased
 
 from bot.charts import stacked_bars_png
 from bot.context import BotContext
-from bot.format import band_mark, day_text, days_until_text, money, plural, score_text, trend_arrow
+from bot.format import (
+    band_mark,
+    day_text,
+    days_until_text,
+    money,
+    plural,
+    score_text,
+    signed_money,
+    trend_arrow,
+)
 from bot.health_service import AccountHealth, latest_health
 from bot.types import Actions, Block, Context, Header, Image, Reply, Text
 from handlers import followups as followup_actions
@@ -30,6 +39,7 @@ from handlers.accounts import list_line, worst_first
 from handlers.followups import follow_up_line, item_buttons
 from handlers.milestones import milestone_line
 from storage import queries
+from storage.arr_history import AccountMovement, ArrMovements, movements
 from storage.models import (
     Account,
     Band,
@@ -55,6 +65,7 @@ MAX_ITEMS_WITH_BUTTONS = 5  # each takes two blocks (the line and its buttons)
 FALLERS = 5
 FALLING_DAYS = 7
 RED_RENEWAL_DAYS = 90
+BIGGEST_MOVES = 3  # accounts named each way in "Expansion and contraction"
 RENEWAL_BUCKETS = ((30, "Within 30 days"), (60, "31 to 60 days"), (90, "61 to 90 days"))
 CHART_DAYS = 30
 CHART_NAME = "health-30d.png"
@@ -193,7 +204,8 @@ async def build_team_digest(
 
     Health counts and ARR by band with their movement since the snapshot of ``since`` (default: the
     day before), accounts that changed band, a 30-day chart, the accounts falling fastest with why,
-    red accounts renewing within 90 days, and overdue milestones.
+    red accounts renewing within 90 days, ARR expansion and contraction since ``since``, and overdue
+    milestones.
     """
     scope = _scope_clauses(owner_ids, segment)
     async with ctx.db.sessions() as session:
@@ -205,6 +217,7 @@ async def build_team_digest(
         red_renewing = await _red_renewing(session, scope, day, today) if day else []
         overdue, overdue_count = await _overdue_milestones(session, scope, today)
         waiting, waiting_count = await _waiting_feedback(session, owner_ids, segment)
+        arr_moves = await _arr_movements(session, scope, since or today - timedelta(days=1), today)
         accounts = await queries.accounts_by_ids(session, sorted({*faller_ids, *red_renewing}))
     health: dict[int, AccountHealth] = {}
     if day and accounts:
@@ -215,7 +228,7 @@ async def build_team_digest(
     today_counts = by_day.get(day, {}) if day else {}
     reds = today_counts.get(Band.RED.value, (0, Decimal(0)))[0]
     fallers = [i for i in faller_ids if i in accounts]
-    if not (reds or changes or fallers or red_renewing or overdue_count or waiting_count):
+    if not (reds or changes or fallers or red_renewing or arr_moves or overdue_count or waiting_count):
         return _quiet(title)
 
     blocks: list[Block] = [Header(f"{title}: digest for {day_text(today)}")]
@@ -235,6 +248,8 @@ async def build_team_digest(
     if red_renewing:
         lines = [_renewal_line(accounts[i], health.get(i), today, owner=True) for i in red_renewing]
         blocks.append(Text(_section(f"Red and renewing within {RED_RENEWAL_DAYS} days", lines)))
+    if arr_moves:
+        blocks.append(Text(_arr_section(arr_moves)))
     if overdue_count:
         lines = [milestone_line(m, today) for m in overdue]
         blocks.append(Text(_section(f"Milestones overdue ({overdue_count})", lines, total=overdue_count)))
@@ -250,6 +265,39 @@ async def build_team_digest(
     if waiting_count:
         summary += f", {plural(waiting_count, 'feedback item')} waiting"
     return Digest(reply=Reply(summary=summary, blocks=_capped(blocks), shared=True), images=images)
+
+
+async def _arr_movements(
+    session: AsyncSession, scope: list[ColumnElement[bool]], since: date, today: date
+) -> ArrMovements:
+    """ARR changes recorded after ``since`` up to ``today`` on the digest's accounts. The previous
+    digest counted changes up to its own day, so each change is told once."""
+    ids = None
+    if scope:
+        ids = list((await session.execute(select(Account.id).where(*scope))).scalars())
+    return await movements(session, since, today, ids)
+
+
+def _movement_line(move: AccountMovement) -> str:
+    mark = "▲" if move.change > 0 else "▼"
+    values = f"{money(move.before)} → {money(move.after)}"
+    return f"{mark} **{move.account_name}** {signed_money(move.change)} ({values})"
+
+
+def _arr_section(moves: ArrMovements) -> str:
+    """Expanded and contracted ARR with their accounts, the net, and the biggest moves each way."""
+    lines: list[str] = []
+    if moves.expansion:
+        counted = plural(len(moves.expansion), "account")
+        lines.append(f"Expanded {signed_money(moves.expanded)} ({counted})")
+    if moves.contraction:
+        lines.append(
+            f"Contracted {signed_money(moves.contracted)} ({plural(len(moves.contraction), 'account')})"
+        )
+    lines.append(f"Net {signed_money(moves.net)}")
+    lines += [_movement_line(m) for m in moves.expansion[:BIGGEST_MOVES]]
+    lines += [_movement_line(m) for m in moves.contraction[:BIGGEST_MOVES]]
+    return f"**Expansion and contraction since {day_text(moves.start)}**\n" + "\n".join(lines)
 
 
 BandTotals = dict[date, dict[str, tuple[int, Decimal]]]

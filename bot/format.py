@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from storage.arr_history import YEAR_DAYS, ArrTrend, same_arr
 from storage.models import Band
 
 BAND_MARK = {
@@ -91,3 +92,18 @@ def truncate(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[: max(0, limit - 3)].rstrip() + "..."
+
+
+def signed_money(amount: Decimal) -> str:
+    """ "+$12k", "-$4.0k": an ARR movement."""
+    return ("-" if amount < 0 else "+") + money(abs(amount))
+
+
+def arr_trend_text(trend: ArrTrend) -> str:
+    """ "ARR +$12k (+15%) in 12 months", "ARR -$3.0k (-4%) since Mon 02 Mar 2026", "ARR unchanged ..."."""
+    span = "12 months" if trend.days == YEAR_DAYS else plural(trend.days, "day")
+    period = f"in {span}" if trend.full_period else f"since {day_text(trend.since)}"
+    if same_arr(trend.before, trend.now):
+        return f"ARR unchanged {period}"
+    share = f" ({trend.percent:+.0f}%)" if trend.percent is not None else ""
+    return f"ARR {signed_money(trend.change)}{share} {period}"

@@ -28,6 +28,13 @@ Scoring curves (every score is clamped to 0..100; "D" is the day the health is c
 - ``milestone_progress``: overdue milestones (due before D, not completed by D, not snoozed until D or
   later). 20 points off per overdue milestone, plus up to 40 for the lateness of the worst one (reached
   at 60 days late): ``100 - 20 * overdue - 40 * min(days_late, 60) / 60``.
+- ``success_plan``: the mean over the success plan's outcomes that have a verdict on D (see
+  :mod:`bot.outcomes`): on track 100; achieved 100 (when achieved in the PLAN_DAYS days ending on D,
+  or reached on D); missed 0 (when due in the PLAN_DAYS days ending on D, or given up before its due
+  date); at risk ``100 * made / expected``, the progress made from the baseline against the progress
+  the line from baseline to target expects by D (50 without a baseline, where there is no line).
+  Outcomes without data, manual ones awaiting a person, and older verdicts do not count; with none
+  left the component has no data.
 
 A new component is one more entry in :data:`COMPONENTS` (name, label, default weight, scoring function;
 and the usage metrics it reads, if any): configuration, storage and display pick it up from there.
@@ -37,10 +44,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from bot.format import day_text
+from bot.outcomes import (
+    AT_MOST,
+    METRICS,
+    USAGE_OUTCOME_METRICS,
+    OutcomeInput,
+    OutcomeState,
+    Progress,
+    evaluate,
+    mean_answer,
+    nps_value,
+    satisfied_percent,
+)
 from storage.models import Band, SurveyKind
 
 if TYPE_CHECKING:
@@ -51,6 +71,7 @@ RECENT_DAYS = 7  # "current" active users: the mean of this many days
 TREND_OFFSET_DAYS = 30  # the usage trend compares with the same window ending this many days earlier
 SUPPORT_DAYS = 30  # escalations are summed over this many days
 SURVEY_DAYS = 90  # NPS and CSAT answers count for this many days
+PLAN_DAYS = 90  # achieved and missed outcomes count in the success plan score for this many days
 # A usage metric's latest value is looked for this far back (long enough to cover the trend window).
 USAGE_LOOKBACK_DAYS = TREND_OFFSET_DAYS + RECENT_DAYS
 
@@ -94,7 +115,8 @@ class AccountInputs:
     """Everything the engine reads about one account as of ``day``; nothing after ``day`` may be in it.
 
     ``surveys`` maps a survey kind ("nps", "csat", "ces") to a histogram of answers in the SURVEY_DAYS
-    days ending on ``day``: answer score -> number of answers.
+    days ending on ``day``: answer score -> number of answers. ``outcomes`` are the account's success
+    plan outcomes defined by ``day`` (start date on or before it), whatever their status.
     """
 
     account_id: int
@@ -104,6 +126,7 @@ class AccountInputs:
     surveys: Mapping[str, Mapping[int, int]] = field(default_factory=_no_surveys)
     last_follow_up: date | None = None
     milestones: MilestoneStatus = MilestoneStatus()
+    outcomes: tuple[OutcomeInput, ...] = ()
 
     def metric(self, name: str) -> MetricWindow:
         return self.usage.get(name) or MetricWindow()
@@ -227,12 +250,11 @@ def feature_adoption(inputs: AccountInputs) -> Reading:
 
 def nps(inputs: AccountInputs) -> Reading:
     answers = inputs.answers(SurveyKind.NPS.value)
-    total = sum(answers.values())
-    if total == 0:
+    value = nps_value(answers)
+    if value is None:
         return Reading(None, f"no NPS answers in {SURVEY_DAYS} days")
-    promoters = sum(n for s, n in answers.items() if s >= 9)
+    total = sum(answers.values())
     detractors = sum(n for s, n in answers.items() if s <= 6)
-    value = 100 * (promoters - detractors) / total
     shown = round(value)
     summary = f"NPS {shown:+d}" if shown else "NPS 0"
     summary += f" from {_plural(total, 'answer')}"
@@ -245,23 +267,22 @@ def nps(inputs: AccountInputs) -> Reading:
 
 def csat(inputs: AccountInputs) -> Reading:
     answers = inputs.answers(SurveyKind.CSAT.value)
-    total = sum(answers.values())
-    if total == 0:
+    percent = satisfied_percent(answers)
+    if percent is None:
         return Reading(None, f"no CSAT answers in {SURVEY_DAYS} days")
-    satisfied = sum(n for s, n in answers.items() if s >= 4)
-    share = satisfied / total
+    total = sum(answers.values())
     return Reading(
-        clamp(100 * share),
-        f"{_pct(share)}% satisfied (4-5) of {_plural(total, 'CSAT answer')} in {SURVEY_DAYS} days",
+        clamp(percent),
+        f"{round(percent)}% satisfied (4-5) of {_plural(total, 'CSAT answer')} in {SURVEY_DAYS} days",
     )
 
 
 def ces(inputs: AccountInputs) -> Reading:
     answers = inputs.answers(SurveyKind.CES.value)
-    total = sum(answers.values())
-    if total == 0:
+    mean = mean_answer(answers)
+    if mean is None:
         return Reading(None, f"no CES answers in {SURVEY_DAYS} days")
-    mean = sum(score * n for score, n in answers.items()) / total
+    total = sum(answers.values())
     effort = "low" if mean <= 3 else "high" if mean >= 5 else "moderate"
     answered = _plural(total, "CES answer")
     reason = f"customer effort {mean:.1f} of 7 ({effort}) from {answered} in {SURVEY_DAYS} days"
@@ -316,6 +337,62 @@ def milestone_progress(inputs: AccountInputs) -> Reading:
     return Reading(score, reason)
 
 
+def _outcome_score(state: OutcomeState, day: date) -> float | None:
+    """One outcome's share of the success plan score on ``day``; None when it does not count."""
+    outcome = state.outcome
+    recent = day - timedelta(days=PLAN_DAYS - 1)
+    if state.progress is Progress.ON_TRACK:
+        return 100.0
+    if state.progress is Progress.ACHIEVED:
+        when = outcome.achieved_at.date() if outcome.achieved_at else None
+        return 100.0 if when is None or when >= recent else None
+    if state.progress is Progress.MISSED:
+        return 0.0 if outcome.due_date >= recent else None
+    if state.progress is Progress.AT_RISK:
+        if state.expected is None or outcome.baseline is None or state.current is None:
+            return 50.0
+        sign = -1.0 if outcome.comparison == AT_MOST else 1.0
+        expected_gain = sign * (state.expected - outcome.baseline)
+        if expected_gain <= 0:
+            return 0.0
+        return clamp(100 * sign * (state.current - outcome.baseline) / expected_gain)
+    return None  # no data, or awaiting a person
+
+
+def _behind(state: OutcomeState) -> str:
+    """ "“200 weekly active users” behind: 120, the line says 150 by today"."""
+    outcome = state.outcome
+    title = f"“{outcome.title}”"
+    if state.progress is Progress.MISSED:
+        return f"{title} missed (due {day_text(outcome.due_date)})"
+    spec = METRICS.get(outcome.metric or "")
+    if spec is None or state.current is None:
+        return f"{title} behind"
+    now = spec.format(state.current)
+    if state.expected is not None:
+        return f"{title} behind: {now}, the line says {spec.format(state.expected)} by today"
+    return f"{title} behind: {now}, due {day_text(outcome.due_date)}"
+
+
+def success_plan(inputs: AccountInputs) -> Reading:
+    scored: list[tuple[float, OutcomeState]] = []
+    for outcome in inputs.outcomes:
+        state = evaluate(outcome, inputs)
+        score = _outcome_score(state, inputs.day)
+        if score is not None:
+            scored.append((score, state))
+    if not scored:
+        return Reading(None, "no success plan outcomes due")
+    mean = sum(score for score, _ in scored) / len(scored)
+    short = sorted((s for s in scored if s[0] < 100), key=lambda s: (s[0], s[1].outcome.due_date))
+    if not short:
+        return Reading(100.0, f"{_plural(len(scored), 'outcome')} on track or achieved")
+    reason = _behind(short[0][1])
+    if len(short) > 1:
+        reason += f", {len(short) - 1} more at risk or missed"
+    return Reading(clamp(mean), reason)
+
+
 COMPONENTS: tuple[Component, ...] = (
     Component(
         "license_utilisation",
@@ -344,6 +421,7 @@ COMPONENTS: tuple[Component, ...] = (
     ),
     Component("engagement_recency", "engagement recency", 10, engagement_recency),
     Component("milestone_progress", "milestone progress", 10, milestone_progress),
+    Component("success_plan", "success plan", 10, success_plan, USAGE_OUTCOME_METRICS),
 )
 COMPONENTS_BY_NAME: Mapping[str, Component] = MappingProxyType({c.name: c for c in COMPONENTS})
 COMPONENT_NAMES: tuple[str, ...] = tuple(c.name for c in COMPONENTS)
@@ -461,4 +539,5 @@ __all__ = [
     "compute_health",
     "drivers",
     "not_enough_data_reason",
+    "success_plan",
 ]

@@ -1,12 +1,13 @@
 """Reading the health engine's inputs for many accounts at once, as of a day.
 
-Five set-based queries per batch of accounts (accounts, usage, surveys, follow-ups, milestones), each
-a GROUP BY over the day window it needs, never a query per account. A batch is a range of account ids
-(what the recompute walks through, so memory stays bounded however many accounts there are) or an
-explicit list of ids (what screens showing a few accounts ask for).
+Six set-based queries per batch of accounts (accounts, usage, surveys, follow-ups, milestones, success
+plan outcomes), each over the day window it needs, never a query per account. A batch is a range of
+account ids (what the recompute walks through, so memory stays bounded however many accounts there
+are) or an explicit list of ids (what screens showing a few accounts ask for).
 
 "As of day D" means nothing dated after D is read: usage rows up to D, surveys and follow-ups created
-before D + 1 at 00:00 UTC, milestones completed by then count as completed.
+before D + 1 at 00:00 UTC, milestones completed by then count as completed, outcomes whose start date
+is on or before D (an achievement dated after D is undone by :func:`bot.outcomes.evaluate`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from bot.health import (
     MetricWindow,
     MilestoneStatus,
 )
-from storage.models import Account, FollowUp, Milestone, SurveyResponse, UsageMetric
+from bot.outcomes import OutcomeInput, outcome_input
+from storage.models import Account, FollowUp, Milestone, Outcome, SurveyResponse, UsageMetric
 
 # Explicit id lists are sent in slices this long (SQLite caps bound parameters per statement).
 MAX_IDS_PER_QUERY = 1000
@@ -94,6 +96,7 @@ async def load_inputs(session: AsyncSession, day: date, accounts: Accounts) -> l
     surveys = await _surveys(session, day, accounts)
     follow_ups = await _last_follow_ups(session, day, accounts)
     milestones = await _milestones(session, day, accounts)
+    outcomes = await _outcomes(session, day, accounts)
     return [
         AccountInputs(
             account_id=account_id,
@@ -103,6 +106,7 @@ async def load_inputs(session: AsyncSession, day: date, accounts: Accounts) -> l
             surveys=MappingProxyType(surveys.get(account_id, {})),
             last_follow_up=follow_ups.get(account_id),
             milestones=milestones.get(account_id, MilestoneStatus()),
+            outcomes=tuple(outcomes.get(account_id, ())),
         )
         for account_id, segment in sorted(segments.items())
     ]
@@ -254,4 +258,19 @@ async def _milestones(session: AsyncSession, day: date, accounts: Accounts) -> d
             worst_name=name if late else None,
             worst_days_late=(day - due_date).days if late else 0,
         )
+    return result
+
+
+async def _outcomes(session: AsyncSession, day: date, accounts: Accounts) -> dict[int, list[OutcomeInput]]:
+    """Per account: the success plan outcomes defined by ``day``, any status, by due date."""
+    o = Outcome
+    stmt = (
+        select(o)
+        .where(accounts.where(o.account_id), o.start_date <= day)
+        .order_by(o.account_id, o.due_date, o.id)
+        .execution_options(populate_existing=True)
+    )
+    result: dict[int, list[OutcomeInput]] = defaultdict(list)
+    for row in (await session.execute(stmt)).scalars():
+        result[row.account_id].append(outcome_input(row))
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,12 @@ from storage.api_tokens import create_token, revoke_token
 from storage.db import Database
 from storage.models import (
     Account,
+    ArrChange,
     AuditEvent,
     FeedbackItem,
     IdempotencyRecord,
     Milestone,
+    Outcome,
     Person,
     SurveyResponse,
     UsageMetric,
@@ -110,6 +113,23 @@ async def test_every_kind_upserts(db: Database, client: TestClient[Any, Any]) ->
     ]
     response = await client.post("/api/v1/milestones", json=milestones, headers=auth)
     assert (await response.json())["inserted"] == 1
+    outcomes: list[dict[str, Any]] = [
+        {"account_external_id": "A2", "title": "Go live in every region", "due_date": "2027-03-31"},
+        {
+            "account_external_id": "A1",
+            "title": "50 weekly active users",
+            "metric": "active_users",
+            "target": ">= 50",
+            "due_date": "2027-03-31",
+            "customer_owner": "Dana (VP Ops)",
+        },
+    ]
+    response = await client.post("/api/v1/outcomes", json=outcomes, headers=auth)
+    assert (await response.json())["inserted"] == 2
+    outcomes[1]["metric"] = "happiness"
+    response = await client.post("/api/v1/outcomes", json=outcomes, headers=auth)
+    assert response.status == 422
+    assert "happiness" in await response.text()
     from datetime import UTC, datetime
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -125,6 +145,7 @@ async def test_every_kind_upserts(db: Database, client: TestClient[Any, Any]) ->
     assert await _count(db, Account) == 2
     assert await _count(db, UsageMetric) == 2
     assert await _count(db, Milestone) == 1
+    assert await _count(db, Outcome) == 2
     assert await _count(db, SurveyResponse) == 2
     assert await _count(db, FeedbackItem) == 1
     async with db.sessions() as session:
@@ -132,6 +153,34 @@ async def test_every_kind_upserts(db: Database, client: TestClient[Any, Any]) ->
             select(UsageMetric.value).where(UsageMetric.metric == "logins").order_by(UsageMetric.day)
         )
     assert value == 13
+
+
+async def test_accounts_keep_their_arr_history_with_the_api_as_source(
+    db: Database, client: TestClient[Any, Any]
+) -> None:
+    auth = await _token(db)
+    await _seed(client, auth)  # A1 has an ARR, A2 none
+
+    async def history() -> list[tuple[str, Any, Any, str]]:
+        async with db.sessions() as session:
+            rows = await session.execute(
+                select(Account.external_id, ArrChange.arr, ArrChange.previous_arr, ArrChange.source)
+                .join(Account, Account.id == ArrChange.account_id)
+                .order_by(ArrChange.id)
+            )
+            return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    assert await history() == [("A1", Decimal("1200.50"), None, "api")]
+    response = await client.post("/api/v1/accounts", json=ACCOUNTS, headers=auth)  # the same again
+    assert (await response.json())["unchanged"] == 2
+    changed = [{**ACCOUNTS[0], "arr": 1500}, {**ACCOUNTS[1], "arr": 300}]
+    response = await client.post("/api/v1/accounts", json=changed, headers=auth)
+    assert (await response.json())["updated"] == 2
+    assert await history() == [
+        ("A1", Decimal("1200.50"), None, "api"),
+        ("A1", Decimal("1500"), Decimal("1200.50"), "api"),
+        ("A2", Decimal("300"), None, "api"),
+    ]
 
 
 async def test_bad_and_revoked_tokens(db: Database, client: TestClient[Any, Any]) -> None:
@@ -257,7 +306,7 @@ async def test_openapi(db: Database, client: TestClient[Any, Any]) -> None:
     document = json.loads(await response.text())
     assert document["openapi"] == "3.1.0"
     assert set(document["paths"]) == {
-        f"/api/v1/{k}" for k in ("people", "accounts", "usage", "surveys", "milestones")
+        f"/api/v1/{k}" for k in ("people", "accounts", "usage", "surveys", "milestones", "outcomes")
     }
     schemas = document["components"]["schemas"]
     assert "score" in schemas["SurveyRecord"]["properties"]

@@ -89,9 +89,10 @@ def test_show_by_external_id_with_trend_and_drivers(database: str) -> None:
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Société Générale (A0), health on 2026-03-31: 83.1 green" in out
-    assert "Confidence 57%; change vs 7 days ago -1.9, vs 30 days ago -6.9." in out
+    assert "Confidence 52%; change vs 7 days ago -1.9, vs 30 days ago -6.9." in out
     assert "license utilisation" in out and "80% of licensed seats active" in out
     assert "no data" in out and "no NPS answers in 90 days" in out
+    assert "success plan" in out and "no success plan outcomes due" in out
     assert "Pulling the score down:" in out
     assert "1. engagement recency (58.3, costs 7.0 points): no follow-up logged in 40 days" in out
 

@@ -6,6 +6,7 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from bot.digests import (
 )
 from bot.types import Actions, Image, Reply
 from storage.db import Database
-from storage.models import DigestSubscription
+from storage.models import ArrChange, DigestSubscription
 from tests.factories import (
     NOW,
     TODAY,
@@ -523,6 +524,92 @@ async def test_a_team_with_nothing_to_say_is_all_quiet(db: Database) -> None:
     assert text_of(empty.reply) == QUIET
     csm_digest = await build_csm_digest(ctx, csm, today=TODAY)
     assert text_of(csm_digest.reply) == QUIET and csm_digest.images == {}
+
+
+async def add_arr_changes(db: Database, *rows: tuple[int, date, int, int | None]) -> None:
+    """ARR history rows: (account id, day, arr, previous arr)."""
+    async with db.transaction() as s:
+        for account_id, on, arr, previous in rows:
+            s.add(
+                ArrChange(
+                    account_id=account_id,
+                    day=on,
+                    arr=Decimal(arr),
+                    previous_arr=None if previous is None else Decimal(previous),
+                    source="import",
+                )
+            )
+
+
+async def test_expansion_and_contraction_since_the_previous_digest(db: Database) -> None:
+    w = await seed(db)
+    async with db.transaction() as s:
+        ember = await add_account(s, "EMB-1", "Ember Co", owner_id=w.maya, arr=12_000)
+        fir = await add_account(s, "FIR-1", "Fir Ltd", owner_id=w.maya, arr=6_000)
+    await add_arr_changes(
+        db,
+        (w.atlas, day(-30), 400_000, None),
+        (w.atlas, day(-3), 460_000, 400_000),
+        (w.cobalt, day(-7), 120_000, 100_000),  # the previous digest's day: told then
+        (w.cobalt, day(-5), 150_000, 120_000),
+        (w.birch, day(-2), 45_000, 50_000),
+        (ember, day(-1), 12_000, 10_000),
+        (fir, TODAY, 6_000, 5_000),
+        (w.delta, day(-1), 1_000_000, 900_000),  # Leo's: not Jonas's team
+    )
+    sub = DigestSubscription(
+        created_by_id=w.jonas,
+        platform="slack",
+        channel="C1",
+        scope="team",
+        cadence="weekly",
+        weekday=2,
+        at_time="09:00",
+        timezone="UTC",
+        active=True,
+        last_sent_period=day(-7).isoformat(),
+    )
+    digest = await build_digest(context_of(make_bot(db)), sub, now=NOW)
+    assert digest is not None
+    lines = team_lines(digest)
+    start = lines.index("**Expansion and contraction since Wed 18 Nov 2026**")
+    assert lines[start - 1].startswith("🔴 **Atlas Corp** 35 · $400k · renews in 20 days")  # after renewals
+    assert lines[start : start + 9] == [
+        "**Expansion and contraction since Wed 18 Nov 2026**",
+        "Expanded +$93k (4 accounts)",
+        "Contracted -$5.0k (1 account)",
+        "Net +$88k",
+        "▲ **Atlas Corp** +$60k ($400k → $460k)",
+        "▲ **Cobalt Inc** +$30k ($120k → $150k)",
+        "▲ **Ember Co** +$2.0k ($10k → $12k)",
+        "▼ **Birch Ltd** -$5.0k ($50k → $45k)",
+        "**Milestones overdue (1)**",
+    ]
+    admin = await build_team_digest(
+        context_of(make_bot(db)), owner_ids=None, title="All accounts", today=TODAY, since=day(-7)
+    )
+    assert "Expanded +$193k (5 accounts)" in team_lines(admin)
+    assert "▲ **Delta GmbH** +$100k ($900k → $1.0M)" in team_lines(admin)
+
+
+async def test_arr_movement_alone_is_worth_a_digest(db: Database) -> None:
+    async with db.transaction() as s:
+        boss = await add_person(s, "boss@example.com", "Boss", "cs_manager")
+        calm = await add_account(s, "CALM-1", "Calm Co", owner_id=boss, arr=15_000, renewal=day(300))
+        await add_snapshot(s, calm, TODAY, 90)
+        await add_snapshot(s, calm, day(-1), 90)
+    ctx = context_of(make_bot(db))
+    quiet = await build_team_digest(ctx, owner_ids=[boss], title="Boss's team", today=TODAY)
+    assert text_of(quiet.reply) == QUIET
+    await add_arr_changes(db, (calm, day(-1), 10_000, None), (calm, TODAY, 15_000, 10_000))
+    team = await build_team_digest(ctx, owner_ids=[boss], title="Boss's team", today=TODAY)
+    assert team_lines(team)[-5:] == [
+        "**Expansion and contraction since Tue 24 Nov 2026**",
+        "Expanded +$5.0k (1 account)",
+        "Net +$5.0k",
+        "▲ **Calm Co** +$5.0k ($10k → $15k)",
+        "Health of Wed 25 Nov 2026 | `digest list` to change your digests",
+    ]
 
 
 # ------------------------------------------------------------------------------------------- CSM digest

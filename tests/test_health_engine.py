@@ -26,10 +26,12 @@ from bot.health import (
     license_utilisation,
     milestone_progress,
     nps,
+    success_plan,
     support_load,
     usage_trend,
 )
 from bot.health_model import HealthConfigError, HealthModel, load_health_model
+from bot.outcomes import OutcomeInput
 from storage.models import Band
 
 DAY = date(2026, 3, 31)
@@ -43,6 +45,7 @@ def inputs(
     last_follow_up: date | None = None,
     milestones: MilestoneStatus | None = None,
     segment: str | None = None,
+    outcomes: tuple[OutcomeInput, ...] = (),
 ) -> AccountInputs:
     return AccountInputs(
         account_id=1,
@@ -52,7 +55,40 @@ def inputs(
         surveys=surveys or {},
         last_follow_up=last_follow_up,
         milestones=milestones or MilestoneStatus(),
+        outcomes=outcomes,
     )
+
+
+def outcome(
+    title: str,
+    metric: str | None,
+    target: float | None,
+    *,
+    baseline: float | None = None,
+    started: int = 60,
+    due_in: int = 60,
+    number: int = 1,
+) -> OutcomeInput:
+    """An outcome started ``started`` days before DAY and due ``due_in`` days after it."""
+    return OutcomeInput(
+        id=number,
+        title=title,
+        metric=metric,
+        comparison="at_least",
+        target=target,
+        baseline=baseline,
+        start_date=DAY - timedelta(days=started),
+        due_date=DAY + timedelta(days=due_in),
+        status="open",
+        achieved_at=None,
+        achieved_value=None,
+    )
+
+
+# Half way along its line from 46 to 126 the line says 86; 66 active users made 20 of the 40 expected.
+BEHIND = outcome("126 weekly active users", "active_users", 126, baseline=46)
+# 6 features adopted reach the target of 5.
+REACHED = outcome("Adopt 5 features", "features_adopted", 5, baseline=3, started=30, due_in=30, number=2)
 
 
 def full_inputs(**changes: Any) -> AccountInputs:
@@ -69,6 +105,7 @@ def full_inputs(**changes: Any) -> AccountInputs:
         surveys={"nps": {10: 2, 9: 1, 7: 1, 3: 1}, "csat": {5: 3, 4: 3, 3: 1, 1: 1}, "ces": {2: 3, 4: 1}},
         last_follow_up=DAY - timedelta(days=45),
         milestones=MilestoneStatus(total=4, overdue=1, worst_name="Kickoff", worst_days_late=12),
+        outcomes=(BEHIND, REACHED),
     )
     return replace(base, **changes)
 
@@ -83,6 +120,7 @@ EXPECTED = {
     "support_load": 70.0,  # no open tickets, 2 escalations: 100 - 30
     "engagement_recency": 50.0,  # 45 days: 100 - 30 * 100 / 60
     "milestone_progress": 72.0,  # 1 overdue, 12 days: 100 - 20 - 40 * 12 / 60
+    "success_plan": 75.0,  # one outcome at risk with 50% of the expected progress, one achieved: 100
 }
 
 
@@ -220,14 +258,26 @@ def test_milestone_progress() -> None:
     assert milestone_progress(inputs()).score is None
 
 
+def test_success_plan() -> None:
+    usage = full_inputs().usage
+    reading = success_plan(inputs(usage=usage, outcomes=(BEHIND, REACHED)))
+    assert reading.score == pytest.approx(75.0)
+    assert reading.reason == "“126 weekly active users” behind: 66, the line says 86 by today"
+    achieved = success_plan(inputs(usage=usage, outcomes=(REACHED,)))
+    assert (achieved.score, achieved.reason) == (100.0, "1 outcome on track or achieved")
+    no_plan = success_plan(inputs(usage=usage))
+    assert (no_plan.score, no_plan.reason) == (None, "no success plan outcomes due")
+
+
 # ----------------------------------------------------------------------------------------------- engine
 
 
 def test_weighted_mean_of_all_components() -> None:
     result = compute_health(full_inputs(), HealthModel())
     assert {c.name: c.score for c in result.components} == EXPECTED
-    # (20*50 + 15*25.6 + 15*80 + 10*70 + 10*75 + 5*75 + 10*70 + 10*50 + 10*72) / 105 = 6329 / 105
-    assert result.score == 60.3
+    # (20*50 + 15*25.6 + 15*80 + 10*70 + 10*75 + 5*75 + 10*70 + 10*50 + 10*72 + 10*75) / 115
+    # = 7079 / 115
+    assert result.score == 61.6
     assert result.band is Band.YELLOW
     assert result.confidence == 1.0
     assert result.reason is None
@@ -239,9 +289,9 @@ def test_weighted_mean_of_all_components() -> None:
 
 def test_missing_components_give_their_weight_to_the_others() -> None:
     result = compute_health(full_inputs(surveys={}), HealthModel())
-    # NPS, CSAT and CES have no data: (6329 - 700 - 750 - 375) / 80 = 56.3
-    assert result.score == 56.3
-    assert result.confidence == 0.762  # 80 / 105
+    # NPS, CSAT and CES have no data: (7079 - 700 - 750 - 375) / 90 = 58.4
+    assert result.score == 58.4
+    assert result.confidence == 0.783  # 90 / 115
     assert result.component("nps") == ComponentScore("nps", None, 10.0, "no NPS answers in 90 days")
 
 
@@ -249,12 +299,12 @@ def test_too_little_data_is_not_guessed() -> None:
     only_nps = compute_health(inputs(surveys={"nps": {10: 1}}), HealthModel())
     assert only_nps.score is None
     assert only_nps.band is Band.UNKNOWN
-    assert only_nps.confidence == 0.095  # 10 / 105
+    assert only_nps.confidence == 0.087  # 10 / 115
     assert only_nps.reason == "not enough data: only NPS available"
 
     three = inputs(surveys={"nps": {10: 1}, "csat": {5: 1}}, last_follow_up=DAY)
     result = compute_health(three, HealthModel())
-    assert (result.score, result.confidence) == (None, 0.286)  # 30 / 105
+    assert (result.score, result.confidence) == (None, 0.261)  # 30 / 115
     assert result.reason == "not enough data: only NPS, CSAT and engagement recency available"
 
     nothing = compute_health(inputs(), HealthModel())
@@ -264,12 +314,12 @@ def test_too_little_data_is_not_guessed() -> None:
 
 def test_minimum_confidence_and_components_are_configurable() -> None:
     three = inputs(surveys={"nps": {10: 1}, "csat": {5: 1}}, last_follow_up=DAY)
-    lenient = HealthModel.from_mapping({"min_confidence": 0.28})
+    lenient = HealthModel.from_mapping({"min_confidence": 0.26})
     assert compute_health(three, lenient).score == 100.0
     # One component with most of the weight is still only one component.
     heavy = HealthModel.from_mapping({"min_confidence": 0, "weights": {"nps": 500}})
     one = compute_health(inputs(surveys={"nps": {10: 1}}), heavy)
-    assert one.score is None and one.confidence == 0.84  # 500 / 595
+    assert one.score is None and one.confidence == 0.826  # 500 / 605
     single = HealthModel.from_mapping({"min_confidence": 0, "min_components": 1})
     assert compute_health(inputs(surveys={"nps": {10: 1}}), single).score == 100.0
 
@@ -293,7 +343,7 @@ def test_default_bands(score: float | None, band: Band) -> None:
 
 def test_thresholds_are_configurable() -> None:
     model = HealthModel.from_mapping({"thresholds": {"green": 55, "yellow": 30}})
-    assert compute_health(full_inputs(), model).band is Band.GREEN  # 60.3
+    assert compute_health(full_inputs(), model).band is Band.GREEN  # 61.6
     strict = HealthModel.from_mapping({"thresholds": {"green": 90, "yellow": 65}})
     assert compute_health(full_inputs(), strict).band is Band.RED
 
@@ -307,27 +357,27 @@ def test_segment_weights_override_the_global_ones() -> None:
         }
     )
     enterprise = compute_health(full_inputs(segment="enterprise"), model)
-    # usage_trend off, nps 60: (6329 - 384 - 700 + 60*70) / (105 - 15 - 10 + 60) = 9445 / 140
-    assert enterprise.score == 67.5
+    # usage_trend off, nps 60: (7079 - 384 - 700 + 60*70) / (115 - 15 - 10 + 60) = 10195 / 150
+    assert enterprise.score == 68.0
     assert enterprise.band is Band.GREEN  # the segment's green threshold is 60
     assert "usage_trend" not in {c.name for c in enterprise.components}
     assert enterprise.component("nps") == ComponentScore(
         "nps", 70.0, 60.0, "1 detractor in 90 days (NPS +40 from 5 answers)"
     )
     # Other segments, and accounts without one, use the global model.
-    assert compute_health(full_inputs(segment="SMB"), model).score == 60.3
-    assert compute_health(full_inputs(), model).score == 60.3
+    assert compute_health(full_inputs(segment="SMB"), model).score == 61.6
+    assert compute_health(full_inputs(), model).score == 61.6
 
 
 def test_drivers_are_the_components_costing_most_points() -> None:
     result = compute_health(full_inputs(), HealthModel())
     found = drivers(result.components)
-    # Points lost: usage trend 15 * 74.4 / 105, licence 20 * 50 / 105, engagement 10 * 50 / 105;
-    # components at 70 or above are not drivers.
+    # Points lost: usage trend 15 * 74.4 / 115, licence 20 * 50 / 115, engagement 10 * 50 / 115;
+    # components at 70 or above (the success plan's 75) are not drivers.
     assert [(d.name, d.impact) for d in found] == [
-        ("usage_trend", 10.6),
-        ("license_utilisation", 9.5),
-        ("engagement_recency", 4.8),
+        ("usage_trend", 9.7),
+        ("license_utilisation", 8.7),
+        ("engagement_recency", 4.3),
     ]
     assert found[0].reason == "active users down 34% in 30 days"
     assert found[0].label == "usage trend"
@@ -351,6 +401,7 @@ def test_defaults() -> None:
         "support_load": 10,
         "engagement_recency": 10,
         "milestone_progress": 10,
+        "success_plan": 10,
     }
     assert set(model.default.weights) == {c.name for c in COMPONENTS}
     assert (model.default.green, model.default.yellow) == (70, 40)

@@ -15,7 +15,16 @@ from bot.health_inputs import Accounts, load_inputs
 from bot.health_model import HealthModel
 from bot.health_service import account_breakdown, latest_health, recompute, recompute_range
 from storage.db import Database
-from storage.models import Account, Band, FollowUp, HealthSnapshot, Milestone, SurveyResponse, UsageMetric
+from storage.models import (
+    Account,
+    Band,
+    FollowUp,
+    HealthSnapshot,
+    Milestone,
+    Outcome,
+    SurveyResponse,
+    UsageMetric,
+)
 from storage.upsert import upsert
 
 D = date(2026, 3, 31)
@@ -72,6 +81,13 @@ async def add_milestone(db: Database, account_id: int, name: str, due: date, **f
         s.add(Milestone(account_id=account_id, name=name, due_date=due, **fields))
 
 
+async def add_outcome(
+    db: Database, account_id: int, title: str, *, start: date, due: date, **fields: Any
+) -> None:
+    async with db.transaction() as s:
+        s.add(Outcome(account_id=account_id, title=title, start_date=start, due_date=due, **fields))
+
+
 async def snapshots(db: Database) -> list[HealthSnapshot]:
     async with db.sessions() as s:
         return list(
@@ -113,6 +129,18 @@ async def seed_full_account(db: Database, account_id: int) -> None:
     await add_milestone(db, account_id, "Technical setup", ago(5), completed_at=at(ago(6)))
     await add_milestone(db, account_id, "QBR", ago(30), snoozed_until=D)
     await add_milestone(db, account_id, "Renewal", D + timedelta(days=100))
+    # Half way from 46 to 126 the line says 86: 66 active users made 20 of the 40 expected (50).
+    fields: dict[str, Any] = {"metric": "active_users", "target": 126, "baseline": 46}
+    await add_outcome(
+        db, account_id, "126 weekly active users", start=ago(60), due=D + timedelta(60), **fields
+    )
+    fields = {"metric": "features_adopted", "target": 5, "baseline": 3}  # 6 adopted: achieved (100)
+    await add_outcome(db, account_id, "Adopt 5 features", start=ago(30), due=D + timedelta(30), **fields)
+    # Not counted: awaiting a person, missed too long ago, defined after D (NPS +40 would be on track).
+    await add_outcome(db, account_id, "Sign-off", start=ago(10), due=D + timedelta(20))
+    await add_outcome(db, account_id, "Old goal", start=ago(200), due=ago(120), status="missed")
+    fields = {"metric": "nps", "target": 90, "baseline": 0}
+    await add_outcome(db, account_id, "NPS 90", start=D + timedelta(1), due=D + timedelta(90), **fields)
 
 
 EXPECTED = {
@@ -125,6 +153,7 @@ EXPECTED = {
     "support_load": (70.0, "0 open tickets (0.0 per 100 seats), 2 escalations in 30 days"),
     "engagement_recency": (50.0, "no follow-up logged in 45 days"),
     "milestone_progress": (72.0, "Kickoff overdue 12 days"),
+    "success_plan": (75.0, "“126 weekly active users” behind: 66, the line says 86 by today"),
 }
 
 
@@ -136,7 +165,7 @@ async def test_inputs_are_read_as_of_the_day_from_each_window(db: Database) -> N
     assert snapshot.day == D
     assert {name: (c["score"], c["reason"]) for name, c in snapshot.components.items()} == EXPECTED
     assert snapshot.components["license_utilisation"]["weight"] == 20
-    assert (snapshot.score, snapshot.band, snapshot.confidence) == (60.3, "yellow", 1.0)
+    assert (snapshot.score, snapshot.band, snapshot.confidence) == (61.6, "yellow", 1.0)
 
 
 async def test_one_snapshot_per_account_and_day_and_rerun_updates(db: Database) -> None:
@@ -167,7 +196,7 @@ async def test_unknown_when_too_little_data(db: Database) -> None:
     summary = await recompute(db, D, model=MODEL)
     assert summary.bands == {"unknown": 1}
     [snapshot] = await snapshots(db)
-    assert (snapshot.score, snapshot.band, snapshot.confidence) == (None, "unknown", 0.095)
+    assert (snapshot.score, snapshot.band, snapshot.confidence) == (None, "unknown", 0.087)
     health = await account_breakdown(db, account_id, D, model=MODEL)
     assert health is not None
     assert health.reason == "not enough data: only NPS available"
@@ -227,7 +256,7 @@ async def test_trend_and_drivers(db: Database) -> None:
     # license 100 (w20), usage trend steady 80 (w15), adoption 80 (w15), engagement (w10):
     # today 40 days since the follow-up -> 58.3; 7 days ago 33 days -> 70; 30 days ago 10 days -> 100.
     assert health.score == 83.1  # (2000 + 1200 + 1200 + 583.3) / 60
-    assert health.confidence == 0.571  # 60 / 105
+    assert health.confidence == 0.522  # 60 / 115
     assert health.band is Band.GREEN
     assert health.trend_7 == -1.9  # against 85.0
     assert health.trend_30 == -6.9  # against 90.0
@@ -307,7 +336,8 @@ async def test_queries_do_not_grow_with_the_number_of_accounts(db: Database) -> 
     assert summary.accounts == 43
     data_queries = [q for q in large if q.lstrip().upper().startswith("SELECT")]
     assert len(large) == len(small)
-    assert len(data_queries) <= 6  # account ids, accounts, usage, surveys, follow-ups, milestones
+    # account ids, accounts, usage, surveys, follow-ups, milestones, outcomes
+    assert len(data_queries) <= 7
 
 
 async def test_inputs_for_an_explicit_list_of_accounts(db: Database) -> None:
@@ -321,8 +351,15 @@ async def test_inputs_for_an_explicit_list_of_accounts(db: Database) -> None:
     assert loaded[0].metric("escalations").total_30d == 2
     assert loaded[0].last_follow_up == ago(45)
     assert loaded[0].milestones.total == 4 and loaded[0].milestones.overdue == 1
+    # By due date; the outcome defined after D is not there yet.
+    assert [o.title for o in loaded[0].outcomes] == [
+        "Old goal",
+        "Sign-off",
+        "Adopt 5 features",
+        "126 weekly active users",
+    ]
     assert "some_other_metric" not in loaded[0].usage
-    assert loaded[1].usage == {} and loaded[1].surveys == {}
+    assert loaded[1].usage == {} and loaded[1].surveys == {} and loaded[1].outcomes == ()
 
 
 async def test_backfill_rejects_reversed_range(db: Database) -> None:

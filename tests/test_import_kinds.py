@@ -13,7 +13,7 @@ from sqlalchemy.orm import DeclarativeBase
 from storage.db import Database
 from storage.importer import ImportOptions, ImportResult, import_file
 from storage.importer.kinds.surveys import natural_key
-from storage.models import Account, AuditEvent, Milestone, Person, SurveyResponse, UsageMetric
+from storage.models import Account, ArrChange, AuditEvent, Milestone, Person, SurveyResponse, UsageMetric
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 
@@ -210,9 +210,10 @@ async def test_milestones(db: Database) -> None:
 
 async def test_reimport_changes_nothing(db: Database) -> None:
     kinds = ("people", "accounts", "usage", "surveys", "milestones")
-    models: list[type[DeclarativeBase]] = [Person, Account, UsageMetric, SurveyResponse, Milestone]
+    models: list[type[DeclarativeBase]] = [Person, Account, ArrChange, UsageMetric, SurveyResponse, Milestone]
     await _seed(db, *kinds)
     before = [await _snapshot(db, model) for model in models]
+    assert len(before[2]) == 2  # the ARR history of the two accounts with an ARR
     for kind in kinds:
         result = await import_file(db, kind, FIXTURES / f"{kind}.csv")
         assert (result.inserted, result.updated, result.unchanged) == (0, 0, result.rows), kind

@@ -83,12 +83,30 @@ class MilestoneRecord(_Record):
     completed_at: DateTime | None = None
 
 
+class OutcomeRecord(_Record):
+    """A desired outcome of an account's success plan, upserted by (account_external_id, title)."""
+
+    account_external_id: StrictStr
+    title: StrictStr
+    due_date: Date
+    metric: StrictStr | None = Field(
+        None,
+        description="active_users, features_adopted, licensed_seats, open_tickets, escalations, "
+        "features_available, nps, csat or ces; leave out for a manual outcome a person marks achieved",
+    )
+    target: StrictStr | Number | None = Field(None, description='a number, or ">= 200" / "<= 5"')
+    comparison: StrictStr | None = Field(None, description="at_least or at_most (default: by metric)")
+    status: StrictStr | None = Field(None, description="open, achieved or missed")
+    customer_owner: StrictStr | None = None
+
+
 MODELS: dict[str, type[_Record]] = {
     "people": PersonRecord,
     "accounts": AccountRecord,
     "usage": UsageRecord,
     "surveys": SurveyRecord,
     "milestones": MilestoneRecord,
+    "outcomes": OutcomeRecord,
 }
 
 

@@ -4,20 +4,23 @@
 :meth:`Kind.validate`, finds duplicate natural keys and runs the kind's cross-record rules; when
 anything is wrong it raises :class:`RecordsValidationError` with every problem. :func:`write_records`
 then upserts them in the caller's transaction, so the caller can add its own rows (an idempotency
-record) to the same commit.
+record) to the same commit. Accounts written this way keep their ARR history with the source "api".
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audit
+from storage.arr_history import ArrSource
 from storage.db import Database
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import ImportFailedError
+from storage.importer.kinds.accounts import AccountsKind
 from storage.importer.run import KINDS, ImportResult
 from storage.importer.write import Tally
 
@@ -112,12 +115,19 @@ async def write_records(
     source: str,
     actor_label: str,
     platform: str = "api",
+    today: date | None = None,
 ) -> ImportResult:
-    """Upsert the prepared records in ``session`` (the caller's transaction) with an audit event."""
+    """Upsert the prepared records in ``session`` (the caller's transaction) with an audit event.
+
+    ``today`` is the day ARR changes are recorded on (default: today in UTC).
+    """
     handler = prepared.handler
     tally = Tally()
     for present, records in prepared.groups:
-        step = await handler.write(session, records, present)
+        if isinstance(handler, AccountsKind):
+            step = await handler.write_recording_arr(session, records, source=ArrSource.API, day=today)
+        else:
+            step = await handler.write(session, records, present)
         tally.inserted += step.inserted
         tally.changed += step.changed
     step = await handler.finish_write(session)

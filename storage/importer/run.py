@@ -27,6 +27,7 @@ from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import MAX_REPORTED, ConcurrentChangeError, ImportDatabaseError, ProblemLog
 from storage.importer.kinds.accounts import AccountsKind
 from storage.importer.kinds.milestones import MilestonesKind
+from storage.importer.kinds.outcomes import OutcomesKind
 from storage.importer.kinds.people import PeopleKind
 from storage.importer.kinds.surveys import SurveysKind
 from storage.importer.kinds.usage import UsageKind
@@ -35,7 +36,8 @@ from storage.importer.scan import Rows, file_changed, scan_file
 from storage.importer.write import Tally
 
 KINDS: dict[str, type[Kind]] = {
-    kind.name: kind for kind in (PeopleKind, AccountsKind, UsageKind, SurveysKind, MilestonesKind)
+    kind.name: kind
+    for kind in (PeopleKind, AccountsKind, UsageKind, SurveysKind, MilestonesKind, OutcomesKind)
 }
 
 # Rows per write batch: large enough that round trips do not dominate, small enough to bound memory.

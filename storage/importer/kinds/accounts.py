@@ -1,12 +1,18 @@
-"""``accounts``: customer companies, keyed by external id (the CRM's id), each owned by a known person."""
+"""``accounts``: customer companies, keyed by external id (the CRM's id), each owned by a known person.
+
+Writing accounts also keeps their ARR history (:mod:`storage.arr_history`): an ``ArrChange`` row for
+every account whose ARR is set or changes, in the same transaction as the accounts themselves.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.arr_history import ArrSource, arr_change_row, insert_arr_changes, known_arr, utc_today
 from storage.importer import fields as f
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import FieldProblem
@@ -14,6 +20,7 @@ from storage.importer.lookups import person_ids
 from storage.importer.write import Tally, table_of, upsert_rows
 from storage.models import Account, LifecycleStage
 from storage.names import name_key
+from storage.types import utcnow
 
 TABLE = table_of(Account)
 KEY = ("external_id",)
@@ -68,5 +75,41 @@ class AccountsKind(Kind):
         return [("external_id", record["external_id"])]
 
     async def write(self, session: AsyncSession, records: Sequence[Record], present: frozenset[str]) -> Tally:
-        tally, _ = await upsert_rows(session, TABLE, records, key=KEY, update=UPDATABLE)
+        return await self.write_recording_arr(session, records, source=ArrSource.IMPORT)
+
+    async def write_recording_arr(
+        self, session: AsyncSession, records: Sequence[Record], *, source: str, day: date | None = None
+    ) -> Tally:
+        """Upsert ``records`` and keep the ARR history of those that give an ARR.
+
+        The ARR of the batch's accounts is read in one query before the upsert; the change rows go in
+        with one executemany after it, in the caller's transaction. ``day`` is the day the changes are
+        recorded on (default: today in UTC); ``source`` says where they came from (an
+        :class:`~storage.arr_history.ArrSource`). An account that has an ARR but no history yet gets its
+        first row even when the ARR did not change: that starts the history of installs that predate it.
+        """
+        with_arr = [r for r in records if "arr" in r]
+        before = await known_arr(session, [r["external_id"] for r in with_arr])
+        tally, touched = await upsert_rows(
+            session, TABLE, records, key=KEY, update=UPDATABLE, returning=("external_id", "id")
+        )
+        ids = {external_id: known.account_id for external_id, known in before.items()}
+        ids.update({external_id: account_id for external_id, account_id in touched})
+        on, now = day or utc_today(), utcnow()
+        changes = [
+            row
+            for record in with_arr
+            if (
+                row := arr_change_row(
+                    before.get(record["external_id"]),
+                    ids[record["external_id"]],
+                    record["arr"],
+                    day=on,
+                    source=source,
+                    recorded_at=now,
+                )
+            )
+            is not None
+        ]
+        await insert_arr_changes(session, changes)
         return tally

@@ -1,0 +1,489 @@
+"""Outcome progress: where each desired outcome of a success plan stands on a day. Pure, no I/O.
+
+An outcome is *measurable* when it names a metric (see :data:`METRICS`) and a target, and *manual*
+when it names no metric (a person marks it achieved). Everything is judged "as of day D", the
+``day`` of the :class:`~bot.health.AccountInputs` it is evaluated with.
+
+Current value of a metric on D (:func:`current_value`):
+
+- ``active_users``: the mean of the 7 days ending on D ("weekly active users");
+- ``escalations``: the sum of the 30 days ending on D (the data is a count per day, so the latest
+  day alone says little);
+- the other usage metrics: the latest value (within the health engine's lookback);
+- ``nps``: the NPS of the answers in the 90 days ending on D (-100..100); ``csat``: the share of
+  answers of 4 or 5 in percent (0..100); ``ces``: the mean answer (1..7, lower effort is better).
+
+An outcome is *reached* when the value is at or above the target (``at_least``) or at or below it
+(``at_most``). The verdict on D (:func:`evaluate`):
+
+- stored status ``achieved`` -> ACHIEVED, unless ``achieved_at`` is after D: then it was still open
+  on D and is judged as below. Stored ``missed`` -> MISSED. An outcome whose ``start_date`` is after D
+  did not exist yet (the loaders leave it out).
+- open, manual: AWAITING until the due date, MISSED after it (a person may still mark it achieved).
+- open, measurable: no current value -> NO_DATA; reached -> ACHIEVED (the caller persists that);
+  due date before D and not reached -> MISSED. Otherwise the *line* decides: the straight line from
+  the baseline on ``start_date`` to the target on ``due_date``. On or ahead of the line, with a
+  tolerance of 10% of ``|target - baseline|`` -> ON_TRACK. Behind it -> AT_RISK, unless the recent
+  trend rescues it: where the value 30 days earlier is known (``active_users``), the pace of those
+  30 days carried on to the due date reaches the target -> ON_TRACK ("catching up").
+- without a baseline there is no line: the recent pace decides when it is known; otherwise the
+  outcome is ON_TRACK until half the time from start to due date has passed and AT_RISK after.
+- a baseline that already met the target makes the line flat at the target.
+
+``fraction`` (for a progress bar) is ``(current - baseline) / (target - baseline)`` clamped to 0..1;
+1.0 when achieved; None without a current value or a baseline, and for open manual outcomes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from bot.format import day_text
+from storage.models import Outcome, OutcomeComparison, OutcomeStatus, SurveyKind
+
+if TYPE_CHECKING:
+    from bot.health import AccountInputs
+
+AT_LEAST = OutcomeComparison.AT_LEAST.value
+AT_MOST = OutcomeComparison.AT_MOST.value
+# Behind the line by at most this share of |target - baseline| still counts as on track.
+LINE_TOLERANCE = 0.1
+# How far back MetricWindow.prior_mean is (bot.health.TREND_OFFSET_DAYS): the window of the recent pace.
+PACE_DAYS = 30
+
+
+class Progress(enum.StrEnum):
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    ACHIEVED = "achieved"
+    MISSED = "missed"
+    NO_DATA = "no_data"  # measurable, but no current value
+    AWAITING = "awaiting"  # manual outcome, open, not yet due: a person marks it achieved
+
+
+class Style(enum.StrEnum):
+    """How a metric's values read."""
+
+    COUNT = "count"  # "212"
+    NPS = "nps"  # "NPS +34"
+    PERCENT_SATISFIED = "percent_satisfied"  # "82% satisfied"
+    EFFORT = "effort"  # "CES 2.4"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSpec:
+    """A metric an outcome can be measured on. ``low``/``high`` bound the values a target may take."""
+
+    name: str  # "active_users"
+    label: str  # "weekly active users"
+    comparison: str  # the default OutcomeComparison value for it
+    style: Style = Style.COUNT
+    low: float | None = 0.0
+    high: float | None = None
+
+    def format(self, value: float) -> str:
+        """The value alone: "212", "NPS +34", "82% satisfied", "CES 2.4"."""
+        if self.style is Style.NPS:
+            shown = round(value)
+            return f"NPS {shown:+d}" if shown else "NPS 0"
+        if self.style is Style.PERCENT_SATISFIED:
+            return f"{round(value)}% satisfied"
+        if self.style is Style.EFFORT:
+            return f"CES {value:.1f}"
+        return _count(value)
+
+    def describe(self, value: float) -> str:
+        """The value with what it counts: "212 weekly active users", "NPS +34"."""
+        shown = self.format(value)
+        return f"{shown} {self.label}" if self.style is Style.COUNT else shown
+
+    def target_text(self, target: float, comparison: str) -> str:
+        """ "200", "5 or less", "NPS +30", "CES 2.5 or less": the target as it reads after "target"."""
+        shown = self.format(target)
+        if comparison == AT_MOST:
+            return f"{shown} or less"
+        return f"{shown} or more" if self.comparison == AT_MOST else shown
+
+    def allows(self, value: float) -> bool:
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+
+def _count(value: float) -> str:
+    if abs(value) >= 100 or abs(value - round(value)) < 0.05:
+        return f"{round(value):,}"
+    return f"{value:,.1f}"
+
+
+METRICS: Mapping[str, MetricSpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            MetricSpec("active_users", "weekly active users", AT_LEAST),
+            MetricSpec("licensed_seats", "licensed seats", AT_LEAST),
+            MetricSpec("features_adopted", "features adopted", AT_LEAST),
+            MetricSpec("features_available", "features available", AT_LEAST),
+            MetricSpec("open_tickets", "open tickets", AT_MOST),
+            MetricSpec("escalations", "escalations in 30 days", AT_MOST),
+            MetricSpec(SurveyKind.NPS.value, "NPS", AT_LEAST, Style.NPS, -100.0, 100.0),
+            MetricSpec(SurveyKind.CSAT.value, "CSAT", AT_LEAST, Style.PERCENT_SATISFIED, 0.0, 100.0),
+            MetricSpec(SurveyKind.CES.value, "CES", AT_MOST, Style.EFFORT, 1.0, 7.0),
+        )
+    }
+)
+SURVEY_METRICS: frozenset[str] = frozenset(k.value for k in SurveyKind)
+USAGE_OUTCOME_METRICS: frozenset[str] = frozenset(METRICS) - SURVEY_METRICS
+
+
+# ------------------------------------------------------------------------------------ survey arithmetic
+
+
+def nps_value(answers: Mapping[int, int]) -> float | None:
+    """% promoters (9-10) minus % detractors (0-6), -100..100; None without answers."""
+    total = sum(answers.values())
+    if total == 0:
+        return None
+    promoters = sum(n for s, n in answers.items() if s >= 9)
+    detractors = sum(n for s, n in answers.items() if s <= 6)
+    return 100 * (promoters - detractors) / total
+
+
+def satisfied_percent(answers: Mapping[int, int]) -> float | None:
+    """Share of CSAT answers of 4 or 5, in percent; None without answers."""
+    total = sum(answers.values())
+    if total == 0:
+        return None
+    return 100 * sum(n for s, n in answers.items() if s >= 4) / total
+
+
+def mean_answer(answers: Mapping[int, int]) -> float | None:
+    """The mean score (CES effort); None without answers."""
+    total = sum(answers.values())
+    if total == 0:
+        return None
+    return sum(score * n for score, n in answers.items()) / total
+
+
+_SURVEY_VALUE = {
+    SurveyKind.NPS.value: nps_value,
+    SurveyKind.CSAT.value: satisfied_percent,
+    SurveyKind.CES.value: mean_answer,
+}
+
+
+def current_value(inputs: AccountInputs, metric: str) -> float | None:
+    """The metric's value as of ``inputs.day`` (see the module docstring); None without data."""
+    if metric in _SURVEY_VALUE:
+        return _SURVEY_VALUE[metric](inputs.answers(metric))
+    if metric not in METRICS:
+        return None
+    window = inputs.metric(metric)
+    if metric == "active_users":
+        return window.recent_mean
+    if metric == "escalations":
+        return window.total_30d
+    return window.latest
+
+
+def _recent_pace(inputs: AccountInputs, metric: str) -> float | None:
+    """Change per day over the last PACE_DAYS days, where the value that long ago is known."""
+    if metric != "active_users":
+        return None
+    window = inputs.metric(metric)
+    if window.recent_mean is None or window.prior_mean is None:
+        return None
+    return (window.recent_mean - window.prior_mean) / PACE_DAYS
+
+
+# ------------------------------------------------------------------------------------------- outcomes
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeInput:
+    """One Outcome row as the engine needs it."""
+
+    id: int
+    title: str
+    metric: str | None
+    comparison: str
+    target: float | None
+    baseline: float | None
+    start_date: date
+    due_date: date
+    status: str
+    achieved_at: datetime | None
+    achieved_value: float | None
+    customer_owner: str | None = None
+
+    @property
+    def manual(self) -> bool:
+        return self.metric is None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeState:
+    """Where one outcome stands on a day."""
+
+    outcome: OutcomeInput
+    progress: Progress
+    current: float | None  # the metric's value as of the day (the achieved value when there is none)
+    expected: float | None  # where the line from baseline (start_date) to target (due_date) is on the day
+    fraction: float | None  # 0..1: share of the way from baseline to target (for a progress bar)
+    reason: str  # one line a CSM reads: "212 weekly active users, target 200: achieved"
+
+
+def outcome_input(row: Outcome) -> OutcomeInput:
+    return OutcomeInput(
+        id=row.id,
+        title=row.title,
+        metric=row.metric,
+        comparison=row.comparison,
+        target=row.target,
+        baseline=row.baseline,
+        start_date=row.start_date,
+        due_date=row.due_date,
+        status=row.status,
+        achieved_at=row.achieved_at,
+        achieved_value=row.achieved_value,
+        customer_owner=row.customer_owner,
+    )
+
+
+def reached(value: float, target: float, comparison: str) -> bool:
+    return value <= target if comparison == AT_MOST else value >= target
+
+
+def _sign(comparison: str) -> float:
+    """+1 when progress means going up (at_least), -1 when it means going down (at_most)."""
+    return -1.0 if comparison == AT_MOST else 1.0
+
+
+def line_share(outcome: OutcomeInput, day: date) -> float:
+    """How much of the time from start to due date has passed on ``day``, 0..1."""
+    total = (outcome.due_date - outcome.start_date).days
+    if total <= 0:
+        return 1.0
+    return min(1.0, max(0.0, (day - outcome.start_date).days / total))
+
+
+def expected_on(outcome: OutcomeInput, day: date) -> float | None:
+    """Where the line from baseline to target is on ``day``; None without baseline or target.
+
+    A baseline that already met the target gives a flat line at the target.
+    """
+    if outcome.baseline is None or outcome.target is None:
+        return None
+    if _needed(outcome) <= 0:
+        return outcome.target
+    return outcome.baseline + (outcome.target - outcome.baseline) * line_share(outcome, day)
+
+
+def _needed(outcome: OutcomeInput) -> float:
+    """Progress from baseline to target, in the direction that counts (<= 0: the baseline met it)."""
+    assert outcome.baseline is not None and outcome.target is not None
+    return _sign(outcome.comparison) * (outcome.target - outcome.baseline)
+
+
+def progress_fraction(outcome: OutcomeInput, current: float | None) -> float | None:
+    """Share of the way from baseline to target, 0..1; None without a current value or a baseline."""
+    if current is None or outcome.baseline is None or outcome.target is None:
+        return None
+    if reached(current, outcome.target, outcome.comparison):
+        return 1.0
+    needed = _needed(outcome)
+    if needed <= 0:
+        return 0.0
+    made = _sign(outcome.comparison) * (current - outcome.baseline)
+    return min(1.0, max(0.0, made / needed))
+
+
+def _status_on(outcome: OutcomeInput, day: date) -> str:
+    """The stored status as it was on ``day``: an achievement dated after ``day`` had not happened."""
+    if (
+        outcome.status == OutcomeStatus.ACHIEVED.value
+        and outcome.achieved_at is not None
+        and outcome.achieved_at.date() > day
+    ):
+        return OutcomeStatus.OPEN.value
+    return outcome.status
+
+
+def evaluate(outcome: OutcomeInput, inputs: AccountInputs) -> OutcomeState:
+    """The outcome's progress as of ``inputs.day`` (see the module docstring)."""
+    day = inputs.day
+    status = _status_on(outcome, day)
+    if outcome.manual:
+        return _manual(outcome, status, day)
+    spec = METRICS.get(outcome.metric or "")
+    current = current_value(inputs, outcome.metric or "")
+    if spec is None or outcome.target is None:
+        what = f"unknown metric {outcome.metric}" if spec is None else "no target"
+        return OutcomeState(outcome, Progress.NO_DATA, current, None, None, what)
+    target = outcome.target
+    expected = expected_on(outcome, day)
+    words = _Words(spec, outcome, day)
+    if status == OutcomeStatus.ACHIEVED.value:
+        shown = current if current is not None else outcome.achieved_value
+        return OutcomeState(outcome, Progress.ACHIEVED, shown, expected, 1.0, words.achieved(shown))
+    fraction = progress_fraction(outcome, current)
+    if status == OutcomeStatus.MISSED.value:
+        return OutcomeState(outcome, Progress.MISSED, current, expected, fraction, words.missed(current))
+    if current is None:
+        return OutcomeState(outcome, Progress.NO_DATA, None, expected, None, words.no_data())
+    if reached(current, target, outcome.comparison):
+        return OutcomeState(outcome, Progress.ACHIEVED, current, expected, 1.0, words.achieved(current))
+    if outcome.due_date < day:
+        return OutcomeState(outcome, Progress.MISSED, current, expected, fraction, words.missed(current))
+    progress, reason = _open_verdict(outcome, inputs, current, expected, words)
+    return OutcomeState(outcome, progress, current, expected, fraction, reason)
+
+
+def _open_verdict(
+    outcome: OutcomeInput, inputs: AccountInputs, current: float, expected: float | None, words: _Words
+) -> tuple[Progress, str]:
+    """ON_TRACK or AT_RISK for an open measurable outcome, not reached, not yet past its due date."""
+    assert outcome.target is not None
+    sign = _sign(outcome.comparison)
+    if expected is not None and outcome.baseline is not None:
+        tolerance = LINE_TOLERANCE * abs(outcome.target - outcome.baseline)
+        if sign * (expected - current) <= tolerance:
+            return Progress.ON_TRACK, words.on_line(current, expected)
+    if _pace_reaches(outcome, inputs, current):
+        return Progress.ON_TRACK, words.catching_up(current, expected)
+    if expected is not None:
+        return Progress.AT_RISK, words.behind_line(current, expected)
+    if _pace_known(outcome, inputs):
+        return Progress.AT_RISK, words.pace_short(current)
+    if line_share(outcome, inputs.day) < 0.5:
+        return Progress.ON_TRACK, words.early(current)
+    return Progress.AT_RISK, words.late(current)
+
+
+def _pace_known(outcome: OutcomeInput, inputs: AccountInputs) -> bool:
+    return _recent_pace(inputs, outcome.metric or "") is not None
+
+
+def _pace_reaches(outcome: OutcomeInput, inputs: AccountInputs, current: float) -> bool:
+    """Whether the last PACE_DAYS days' change per day, carried on to the due date, reaches the target."""
+    pace = _recent_pace(inputs, outcome.metric or "")
+    if pace is None or outcome.target is None:
+        return False
+    projected = current + pace * max(0, (outcome.due_date - inputs.day).days)
+    return reached(projected, outcome.target, outcome.comparison)
+
+
+def _manual(outcome: OutcomeInput, status: str, day: date) -> OutcomeState:
+    due = day_text(outcome.due_date)
+    if status == OutcomeStatus.ACHIEVED.value:
+        when = f" on {day_text(outcome.achieved_at.date())}" if outcome.achieved_at else ""
+        return OutcomeState(outcome, Progress.ACHIEVED, None, None, 1.0, f"marked achieved{when}")
+    if status == OutcomeStatus.MISSED.value or outcome.due_date < day:
+        return OutcomeState(outcome, Progress.MISSED, None, None, None, f"due {due}, not marked achieved")
+    return OutcomeState(outcome, Progress.AWAITING, None, None, None, f"to be marked achieved by {due}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """The reasons of a measurable outcome, so they all read alike."""
+
+    spec: MetricSpec
+    outcome: OutcomeInput
+    day: date
+
+    @property
+    def target(self) -> str:
+        assert self.outcome.target is not None
+        return f"target {self.spec.target_text(self.outcome.target, self.outcome.comparison)}"
+
+    @property
+    def by(self) -> str:
+        return f"{self.target} by {day_text(self.outcome.due_date)}"
+
+    def achieved(self, value: float | None) -> str:
+        if value is None:
+            return f"{self.target}: achieved"
+        return f"{self.spec.describe(value)}, {self.target}: achieved"
+
+    def missed(self, value: float | None) -> str:
+        if value is None:
+            return f"{self.by}: missed"
+        return f"{self.spec.describe(value)}, {self.by}: missed"
+
+    def no_data(self) -> str:
+        return f"no {self.spec.label} data as of {day_text(self.day)}, {self.by}"
+
+    def on_line(self, value: float, expected: float) -> str:
+        line = self.spec.format(expected)
+        return f"{self.spec.describe(value)}, the line says {line} by today, {self.by}: on track"
+
+    def behind_line(self, value: float, expected: float) -> str:
+        line = self.spec.format(expected)
+        return f"{self.spec.describe(value)}, the line says {line} by today, {self.by}: at risk"
+
+    def catching_up(self, value: float, expected: float | None) -> str:
+        behind = f" (the line says {self.spec.format(expected)})" if expected is not None else ""
+        return (
+            f"{self.spec.describe(value)}{behind}, the last {PACE_DAYS} days' pace reaches the "
+            f"{self.by}: on track"
+        )
+
+    def pace_short(self, value: float) -> str:
+        return (
+            f"{self.spec.describe(value)}, the last {PACE_DAYS} days' pace falls short of the "
+            f"{self.by}: at risk"
+        )
+
+    def early(self, value: float) -> str:
+        return f"{self.spec.describe(value)}, {self.by}: on track"
+
+    def late(self, value: float) -> str:
+        return f"{self.spec.describe(value)}, {self.by}, over half the time gone: at risk"
+
+
+# ----------------------------------------------------------------------------------------------- plans
+
+_PLAN_GROUP = {
+    Progress.AT_RISK: 0,
+    Progress.ON_TRACK: 1,
+    Progress.NO_DATA: 1,
+    Progress.AWAITING: 1,
+    Progress.ACHIEVED: 2,
+    Progress.MISSED: 3,
+}
+
+
+def plan_order(states: Iterable[OutcomeState]) -> list[OutcomeState]:
+    """At risk first, then on track / no data / awaiting, then achieved, then missed; ties by due date."""
+    return sorted(
+        states, key=lambda s: (_PLAN_GROUP[s.progress], s.outcome.due_date, s.outcome.title, s.outcome.id)
+    )
+
+
+__all__ = [
+    "AT_LEAST",
+    "AT_MOST",
+    "METRICS",
+    "PACE_DAYS",
+    "SURVEY_METRICS",
+    "USAGE_OUTCOME_METRICS",
+    "MetricSpec",
+    "OutcomeInput",
+    "OutcomeState",
+    "Progress",
+    "Style",
+    "current_value",
+    "evaluate",
+    "expected_on",
+    "line_share",
+    "mean_answer",
+    "nps_value",
+    "outcome_input",
+    "plan_order",
+    "progress_fraction",
+    "reached",
+    "satisfied_percent",
+]
