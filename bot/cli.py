@@ -12,6 +12,7 @@ from bot.cli_demo import demo_data_command
 from bot.cli_health import health_app
 from bot.cli_import import import_command
 from bot.cli_outbox import digest_app, outbox_app
+from bot.cli_outcomes import outcomes_app
 from bot.cli_support import console, fail, open_database, run, today
 from bot.settings import get_settings
 
@@ -101,3 +102,4 @@ def serve_command(
 from bot.cli_tokens import tokens_app  # noqa: E402  (registered last, beside the commands above)
 
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(outcomes_app, name="outcomes")

@@ -172,6 +172,9 @@ class InputKind(enum.StrEnum):
     MULTILINE = "multiline"
     SELECT = "select"
     DATE = "date"
+    # A place to post: Slack draws its channel picker; with ``options`` (Teams: the channels Touchpoint
+    # is installed in) it is a choice among them; the console asks for it as text.
+    CONVERSATION = "conversation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +227,7 @@ def validate_form(form: Form, values: dict[str, str], *, today: date) -> dict[st
             continue
         if len(raw) > spec.max_length:
             errors[spec.id] = f"{spec.label} is too long ({len(raw)} characters, at most {spec.max_length})."
-        elif spec.kind is InputKind.SELECT and raw not in {o.value for o in spec.options}:
+        elif _is_choice(spec) and raw not in {o.value for o in spec.options}:
             choices = ", ".join(o.label for o in spec.options)
             errors[spec.id] = f"Choose one of: {choices}."
         elif spec.kind is InputKind.DATE:
@@ -236,3 +239,8 @@ def validate_form(form: Form, values: dict[str, str], *, today: date) -> dict[st
             if spec.min_date == "today" and chosen < today:
                 errors[spec.id] = f"{spec.label} cannot be in the past."
     return errors
+
+
+def _is_choice(spec: FormInput) -> bool:
+    """A select, or a conversation picked from a given list: the value must be one of the options."""
+    return spec.kind is InputKind.SELECT or (spec.kind is InputKind.CONVERSATION and bool(spec.options))

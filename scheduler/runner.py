@@ -6,6 +6,7 @@
   digest handlers call ``BotContext.subscriptions_changed`` (set by :meth:`Scheduler.start`) to run it now.
 - ``reminders``: due follow-ups and milestones, every 15 minutes.
 - ``health:daily``: the health recompute at 02:00 UTC, then the alerts it calls for.
+- ``outcomes:daily``: success-plan outcomes reached or missed, at 02:30 UTC (owners hear of achievements).
 - ``inbound:cleanup``: forgets old inbound event ids, daily.
 - ``feedback:escalate``: feedback still unacknowledged after 1 and 3 business days, every 30 minutes.
 - ``feedback:themes``: recurring feedback across accounts, alerted to the CX channel, every 30 minutes.
@@ -45,6 +46,7 @@ from scheduler.jobs import (
     run_digest,
     subscription_zone,
 )
+from scheduler.outcome_jobs import check_outcomes
 from scheduler.reminders import enqueue_due_reminders
 from storage.models import DigestSubscription
 
@@ -55,6 +57,7 @@ CATCH_UP_JOB = "digests:catch-up"
 REFRESH_JOB = "subscriptions:refresh"
 REMINDERS_JOB = "reminders"
 HEALTH_JOB = "health:daily"
+OUTCOMES_JOB = "outcomes:daily"
 CLEANUP_JOB = "inbound:cleanup"
 ESCALATE_JOB = "feedback:escalate"
 THEMES_JOB = "feedback:themes"
@@ -113,6 +116,7 @@ class Scheduler:
         self._add(REFRESH_JOB, self._refresh, IntervalTrigger(seconds=REFRESH_EVERY.total_seconds()))
         self._add(REMINDERS_JOB, self._reminders, CronTrigger(minute="*/15", timezone=UTC))
         self._add(HEALTH_JOB, self._health, CronTrigger(hour=2, minute=0, timezone=UTC))
+        self._add(OUTCOMES_JOB, self._outcomes, CronTrigger(hour=2, minute=30, timezone=UTC))
         self._add(CLEANUP_JOB, self._cleanup, CronTrigger(hour=3, minute=30, timezone=UTC))
         self._add(ESCALATE_JOB, self._escalate, CronTrigger(minute="5,35", timezone=UTC))
         self._add(THEMES_JOB, self._themes, CronTrigger(minute="20,50", timezone=UTC))
@@ -216,6 +220,11 @@ class Scheduler:
     async def _health(self) -> bool:
         await daily_health(self.ctx, now=self.ctx.now())
         return True
+
+    async def _outcomes(self) -> bool:
+        now = self.ctx.now()
+        check = await check_outcomes(self.ctx.db, day=self.ctx.local_date(now), now=now)
+        return bool(check.demonstrated)
 
     async def _escalate(self) -> bool:
         config = load_feedback_config(self.ctx.settings)

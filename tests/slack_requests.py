@@ -275,6 +275,8 @@ def modal_state(view: dict[str, Any], values: dict[str, str | None]) -> dict[str
             entry["selected_option"] = chosen
         elif kind == "datepicker":
             entry["selected_date"] = value
+        elif kind == "conversations_select":
+            entry["selected_conversation"] = value
         else:
             entry["value"] = value
         state[block["block_id"]] = {element["action_id"]: entry}

@@ -61,6 +61,8 @@ def test_manifest_subscribes_to_the_events_the_adapter_answers(manifest: dict[st
 def test_manifest_asks_for_the_scopes_the_adapter_uses(manifest: dict[str, Any]) -> None:
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
     needed = {"commands", "chat:write", "users:read", "users:read.email", "im:history", "app_mentions:read"}
+    # Digest charts are uploaded (files:write); shared outcomes go to channels the bot has not joined.
+    needed |= {"files:write", "chat:write.public"}
     assert needed <= scopes, f"missing scopes: {sorted(needed - scopes)}"
 
 

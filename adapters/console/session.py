@@ -123,9 +123,11 @@ class ConsoleSession:
         """One field's answer; None when the person cancels or input ends."""
         initial = spec.initial if keep_initial else None
         hint = ""
-        if spec.kind is InputKind.SELECT:
+        if _has_choices(spec):
             self.say("  " + "  ".join(f"[{i}] {o.label}" for i, o in enumerate(spec.options, start=1)))
             hint = " (number or name"
+        elif spec.kind is InputKind.CONVERSATION:
+            hint = " (a channel"
         elif spec.kind is InputKind.DATE:
             hint = " (YYYY-MM-DD"
         if hint:
@@ -137,9 +139,14 @@ class ConsoleSession:
         if answer is None or answer.strip().lower() in CANCEL_WORDS:
             return None
         answer = answer.strip() or (initial or "")
-        if spec.kind is InputKind.SELECT:
+        if _has_choices(spec):
             answer = _choice(spec, answer)
         return answer
+
+
+def _has_choices(spec: FormInput) -> bool:
+    """A select, or a conversation to pick from a list (without one it is typed, as plain text)."""
+    return spec.kind is InputKind.SELECT or (spec.kind is InputKind.CONVERSATION and bool(spec.options))
 
 
 def _choice(spec: FormInput, answer: str) -> str:

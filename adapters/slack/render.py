@@ -32,13 +32,17 @@ FORM_CALLBACK_ID = "touchpoint_form"
 SLACK_FILE_SCHEME = "slack-file://"
 VALUE_ACTION_ID = "value"
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,}")
+# A channel link (``<#C123>``) the core wrote on purpose survives the escaping: Slack shows the channel's
+# name. Only the bare form: no label, nothing that could notify anyone.
+_CHANNEL_LINK = re.compile(r"&lt;#([CG][A-Z0-9]{2,})&gt;")
 TRUNCATED_NOTE = "_The list was cut to fit Slack; ask for fewer items or use More._"
 
 
 def mrkdwn(text: str) -> str:
     """Neutral markup as Slack mrkdwn: escape the three control characters, **bold** -> *bold*."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BOLD.sub(r"*\1*", escaped)
+    return _CHANNEL_LINK.sub(r"<#\1>", _BOLD.sub(r"*\1*", escaped))
 
 
 def plain_text(text: str, limit: int) -> dict[str, Any]:
@@ -159,7 +163,9 @@ def _input_element(spec: FormInput) -> dict[str, Any]:
         if spec.placeholder:
             element["placeholder"] = plain_text(spec.placeholder, 150)
         return element
-    if spec.kind is InputKind.SELECT:
+    if spec.kind is InputKind.CONVERSATION and not spec.options:
+        return _conversation_element(spec)
+    if spec.kind in (InputKind.SELECT, InputKind.CONVERSATION):
         options = [
             {"text": plain_text(o.label, limits.OPTION_TEXT), "value": truncate(o.value, limits.OPTION_VALUE)}
             for o in spec.options[: limits.SELECT_OPTIONS]
@@ -172,6 +178,21 @@ def _input_element(spec: FormInput) -> dict[str, Any]:
     element = {"type": "datepicker", "action_id": VALUE_ACTION_ID}
     if spec.initial and re.fullmatch(r"\d{4}-\d{2}-\d{2}", spec.initial):
         element["initial_date"] = spec.initial
+    return element
+
+
+def _conversation_element(spec: FormInput) -> dict[str, Any]:
+    """Slack's channel picker, offering public and private channels (no direct messages) as Slack
+    lists them for the person choosing."""
+    element: dict[str, Any] = {
+        "type": "conversations_select",
+        "action_id": VALUE_ACTION_ID,
+        "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+    }
+    if spec.initial and CHANNEL_ID.fullmatch(spec.initial):
+        element["initial_conversation"] = spec.initial
+    if spec.placeholder:
+        element["placeholder"] = plain_text(spec.placeholder, 150)
     return element
 
 
@@ -214,6 +235,8 @@ def modal_values(view: dict[str, Any]) -> dict[str, str]:
             values[block_id] = ((state.get("selected_option") or {}).get("value")) or ""
         elif kind == "datepicker":
             values[block_id] = state.get("selected_date") or ""
+        elif kind == "conversations_select":
+            values[block_id] = state.get("selected_conversation") or ""
         else:
             values[block_id] = state.get("value") or ""
     return values

@@ -383,7 +383,9 @@ def _input(spec: FormInput, error: str | None, today: date | None) -> Element:
         "isRequired": spec.required,
         "errorMessage": error or f"{spec.label} is required.",
     }
-    if spec.kind in (InputKind.TEXT, InputKind.MULTILINE):
+    # Adaptive Cards have no channel picker: a conversation is a choice among the given options, or typed.
+    conversation_text = spec.kind is InputKind.CONVERSATION and not spec.options
+    if spec.kind in (InputKind.TEXT, InputKind.MULTILINE) or conversation_text:
         element.update(type="Input.Text", maxLength=spec.max_length)
         if spec.kind is InputKind.MULTILINE:
             element["isMultiline"] = True
@@ -391,7 +393,7 @@ def _input(spec: FormInput, error: str | None, today: date | None) -> Element:
             element["placeholder"] = spec.placeholder
         if spec.initial:
             element["value"] = spec.initial[: spec.max_length]
-    elif spec.kind is InputKind.SELECT:
+    elif spec.kind in (InputKind.SELECT, InputKind.CONVERSATION):
         element.update(
             type="Input.ChoiceSet",
             style="compact",
