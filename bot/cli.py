@@ -13,6 +13,7 @@ from bot.cli_health import health_app
 from bot.cli_import import import_command
 from bot.cli_outbox import digest_app, outbox_app
 from bot.cli_outcomes import outcomes_app
+from bot.cli_sentiment import sentiment_app
 from bot.cli_support import console, fail, open_database, run, today
 from bot.settings import get_settings
 
@@ -32,6 +33,7 @@ app.command("demo-data")(demo_data_command)
 app.command("teams-package")(teams_package_command)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(digest_app, name="digest")
+app.add_typer(sentiment_app, name="sentiment")
 
 
 @app.command()

@@ -11,7 +11,9 @@ Routing:
   Without an account, or an account without an owner, to the CS channel.
 - CS -> CX: to the CX channel when a tag is one of the CX tags, when there is no account, or when the
   account has no other owner; otherwise (a CS note about someone else's account) to the account's owner.
-- Urgent items also go to the recipient's manager.
+- Urgent items also go to the recipient's manager. An item whose text is strongly negative (its tone,
+  :mod:`bot.sentiment`, at or below ``Routing.strongly_negative``) is urgent whatever the sender chose, and
+  its card carries a "⚠️ Strongly negative" marker with the score.
 - Anyone who should hear and cannot (no Slack or Teams identity), and any item with nowhere to go, is
   reported to the reachable admins instead of being dropped.
 """
@@ -31,6 +33,7 @@ from bot.errors import BadArguments, NotAllowed, NotFound
 from bot.feedback_config import load_feedback_config
 from bot.format import truncate
 from bot.log import get_logger
+from bot.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, score, strongly_negative_marker
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Actor, Address, Block, Button, Context, Fields, Platform, Reply, Text
 from scheduler.recipients import address_for
@@ -77,6 +80,7 @@ class Routing:
     cs_channel: str | None
     cx_channel: str | None
     cs_to_cx_tags: frozenset[str] = DEFAULT_CX_TAGS
+    strongly_negative: float = STRONGLY_NEGATIVE  # a text's tone at or below this makes the item urgent
 
 
 def routing_from_settings(settings: Any) -> Routing:
@@ -86,6 +90,7 @@ def routing_from_settings(settings: Any) -> Routing:
         cs_channel=config.cs_channel,
         cx_channel=config.cx_channel,
         cs_to_cx_tags=frozenset(normalise_tags(config.cx_tags)),
+        strongly_negative=config.strongly_negative,
     )
 
 
@@ -165,10 +170,14 @@ async def submit_feedback(
     survey_response_id: int | None = None,
 ) -> FeedbackItem | None:
     """Store a feedback item, then queue its notifications. None when ``survey_response_id`` already has
-    an item (an import or a scheduler run seeing the same answer twice)."""
+    an item (an import or a scheduler run seeing the same answer twice). A strongly negative text makes
+    the item urgent."""
     text = text.strip()
     if not text:
         raise BadArguments("What is the feedback? Add a sentence or two.")
+    sentiment = score(text[:MAX_TEXT])
+    flagged = is_strongly_negative(sentiment, threshold=routing.strongly_negative)
+    urgent = urgent or flagged
     clean_tags = normalise_tags(tags)
     team = CX_TEAM if originator_team == CX_TEAM else CS_TEAM
     try:
@@ -202,6 +211,7 @@ async def submit_feedback(
                 tags=clean_tags,
                 text=text[:MAX_TEXT],
                 urgent=urgent,
+                sentiment=sentiment,
                 source=source[:16],
                 source_link=(source_link or None) and source_link[:1000],
                 survey_response_id=survey_response_id,
@@ -234,12 +244,13 @@ async def submit_feedback(
         recipient_id=item.recipient_id,
         recipient_channel=item.recipient_channel,
         urgent=urgent,
+        strongly_negative=flagged,
     )
-    await _announce_new(db, item, now=now)
+    await _announce_new(db, item, now=now, strongly_negative=routing.strongly_negative)
     return item
 
 
-async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime) -> None:
+async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime, strongly_negative: float) -> None:
     async with db.sessions() as session:
         account_name, originator_name = await _names(session, item)
         people: list[int] = []
@@ -253,7 +264,11 @@ async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime) -> N
                     people.append(manager_id)
         directory = await _people(session, people)
         admins = await _admin_addresses(session)
-    card = reply_to_dict(item_reply(item, account_name, originator_name, for_recipient=True))
+    card = reply_to_dict(
+        item_reply(
+            item, account_name, originator_name, for_recipient=True, strongly_negative=strongly_negative
+        )
+    )
     messages: list[outbox.NewMessage] = []
     problems: list[str] = []
     for person_id in people:
@@ -346,7 +361,13 @@ async def transition(
 
 
 async def reassign(
-    db: Database, *, item_id: int, actor: Actor, email: str, now: datetime
+    db: Database,
+    *,
+    item_id: int,
+    actor: Actor,
+    email: str,
+    now: datetime,
+    strongly_negative: float = STRONGLY_NEGATIVE,
 ) -> tuple[FeedbackItem, Person]:
     """Give an open item to the registered person with ``email``; they get the card, the originator hears."""
     email = email.strip()
@@ -379,7 +400,11 @@ async def reassign(
         )
         account_name, originator_name = await _names(session, item)
         admins = await _admin_addresses(session)
-    card = reply_to_dict(item_reply(item, account_name, originator_name, for_recipient=True))
+    card = reply_to_dict(
+        item_reply(
+            item, account_name, originator_name, for_recipient=True, strongly_negative=strongly_negative
+        )
+    )
     address = address_for(target.id, target.slack_user_id, target.teams_user_id)
     messages: list[outbox.NewMessage] = []
     key = f"feedback:{item.id}:reassigned:{step.id}"
@@ -428,17 +453,24 @@ async def _tell_originator(
 
 
 def item_reply(
-    item: FeedbackItem, account_name: str | None, originator_name: str | None, *, for_recipient: bool
+    item: FeedbackItem,
+    account_name: str | None,
+    originator_name: str | None,
+    *,
+    for_recipient: bool,
+    strongly_negative: float = STRONGLY_NEGATIVE,
 ) -> Reply:
-    """One item as a card; the recipient's copy carries Acknowledge, Resolve, Reassign and Log follow-up."""
+    """One item as a card; the recipient's copy carries Acknowledge, Resolve, Reassign and Log follow-up.
+    A strongly negative text is marked above it, with its score."""
     urgent = "🚨 Urgent " if item.urgent else ""
     source = "CX" if item.originator_team == CX_TEAM else "CS"
     about = f" about **{account_name}**" if account_name else ""
     sender = originator_name or ("a survey" if item.survey_response_id is not None else "someone")
-    blocks: list[Block] = [
-        Text(f"{urgent}**Feedback #{item.id}** from {sender} ({source}){about}"),
-        Text(truncate(item.text, MAX_TEXT)),
-    ]
+    marker = strongly_negative_marker(item.sentiment, threshold=strongly_negative)
+    blocks: list[Block] = [Text(f"{urgent}**Feedback #{item.id}** from {sender} ({source}){about}")]
+    if marker:
+        blocks.append(Text(f"**{marker}**"))
+    blocks.append(Text(truncate(item.text, MAX_TEXT)))
     fields: list[tuple[str, str]] = [("State", STATE_LABELS.get(item.state, item.state))]
     if item.tags:
         fields.append(("Tags", " ".join(f"#{t}" for t in item.tags)))
@@ -455,6 +487,8 @@ def item_reply(
     summary = f"{urgent}Feedback #{item.id} from {sender}" + (
         f" about {account_name}" if account_name else ""
     )
+    if marker:
+        summary += f" {marker}"
     return Reply(summary=summary + f": {truncate(item.text, 120)}", blocks=tuple(blocks))
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bot.sentiment import STRONGLY_NEGATIVE
+
 DEFAULT_CX_TAGS = ("bug", "process", "docs", "product")
 
 
@@ -27,14 +29,18 @@ class FeedbackConfig:
     escalate_after_business_days: tuple[int, int] = (1, 3)
     theme_min_accounts: int = 3
     theme_days: int = 14
+    # Comments whose tone is at or below this are flagged "strongly negative" and handled as urgent.
+    strongly_negative: float = STRONGLY_NEGATIVE
 
 
 def load_feedback_config(settings: Any) -> FeedbackConfig:
     env_tags = getattr(settings, "feedback_cx_tags", None)
+    env_negative = getattr(settings, "feedback_strongly_negative", None)
     base = FeedbackConfig(
         cs_channel=getattr(settings, "feedback_cs_channel", None) or None,
         cx_channel=getattr(settings, "feedback_cx_channel", None) or None,
         cx_tags=tuple(env_tags) if env_tags is not None else DEFAULT_CX_TAGS,
+        strongly_negative=float(env_negative) if env_negative is not None else STRONGLY_NEGATIVE,
     )
     path = Path(getattr(settings, "config_file", "touchpoint.toml"))
     if not path.exists():
@@ -57,6 +63,7 @@ def _merge(base: FeedbackConfig, table: Mapping[str, Any], source: str) -> Feedb
         "escalate_after_business_days",
         "theme_min_accounts",
         "theme_days",
+        "strongly_negative",
     }
     unknown = sorted(set(table) - known)
     if unknown:
@@ -98,4 +105,11 @@ def _merge(base: FeedbackConfig, table: Mapping[str, Any], source: str) -> Feedb
                     f"{source}: feedback.{key}: must be a whole number, at least {lowest}"
                 )
             values[key] = value
+    if "strongly_negative" in table:
+        value = table["strongly_negative"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 0:
+            raise FeedbackConfigError(
+                f"{source}: feedback.strongly_negative: must be a number from -1 to 0, e.g. -0.6"
+            )
+        values["strongly_negative"] = float(value)
     return replace(base, **values)

@@ -180,6 +180,13 @@ class Settings(BaseSettings):
         default_factory=lambda: ["bug", "process", "docs", "product"],
         description="Comma-separated tags that send a CSM's feedback to the CX channel.",
     )
+    feedback_strongly_negative: float | None = Field(
+        default=None,
+        ge=-1.0,
+        le=0.0,
+        description="Comments whose tone (-1..1) is at or below this are flagged and handled as urgent; "
+        "default -0.6.",
+    )
 
     @field_validator("feedback_cx_tags", mode="before")
     @classmethod
@@ -188,9 +195,11 @@ class Settings(BaseSettings):
             return [part.strip().lstrip("#").lower() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("feedback_cs_channel", "feedback_cx_channel", mode="before")
+    @field_validator(
+        "feedback_cs_channel", "feedback_cx_channel", "feedback_strongly_negative", mode="before"
+    )
     @classmethod
-    def _blank_channel_is_unset(cls, value: object) -> object:
+    def _blank_feedback_value_is_unset(cls, value: object) -> object:
         if isinstance(value, str):
             return value.strip() or None
         return value

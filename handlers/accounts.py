@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 
 from bot.context import BotContext
 from bot.errors import BadArguments, NotFound
 from bot.format import (
+    arr_trend_text,
     band_mark,
     day_text,
     days_until_text,
@@ -20,14 +22,21 @@ from bot.format import (
 )
 from bot.health_service import AccountHealth, latest_health
 from bot.lookup import LookupResult
+from bot.outcome_service import account_plan
+from bot.outcomes import OutcomeState
 from bot.paging import paginate
+from bot.plan_text import highlight_line, plan_highlights
 from bot.registry import Registry
+from bot.sentiment import Tone, ToneSummary, recent_tone
+from bot.ttv import account_ttv
 from bot.types import Actions, Block, Button, Context, Divider, Fields, Header, Reply, Request, Response, Text
 from storage import queries
+from storage.arr_history import account_arr_change
 from storage.models import Band
 from storage.queries import AccountRow
 
 OPEN_ACTION = "account.open"
+PLAN_LINES = 3  # outcomes named on the card; the plan card has them all
 RISK_FALL_POINTS = 10.0
 RISK_FALL_DAYS = 30
 PAYLOAD_INT_MIN, PAYLOAD_INT_MAX = -(2**31), 2**31 - 1
@@ -103,8 +112,12 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
             raise NotFound("That account no longer exists.")
         milestones = await queries.open_milestones(session, today=today, account_id=account_id)
         follow_ups = await queries.open_follow_ups(session, today=today, account_id=account_id)
-        surveys = await queries.latest_surveys(session, account_id, ["nps", "csat"])
+        surveys = await queries.latest_surveys(session, account_id, ["nps", "csat", "ces"])
         touch = await queries.last_touch(session, account_id)
+        arr_trend = await account_arr_change(session, account_id, today)
+        ttv = await account_ttv(session, account_id, today)
+        plan = await account_plan(session, account_id, today)
+        tone = await recent_tone(session, account_id, today)
     health = (await latest_health(ctx.db, [account_id], today, model=ctx.health_model)).get(account_id)
 
     blocks: list[Block] = [Header(account.name)]
@@ -114,6 +127,12 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
     elif health is not None and health.reason:
         blocks.append(Text(f"_{health.reason}_"))
     blocks.append(Fields(account_fields(account, today)))
+    value_lines = [arr_trend_text(arr_trend)] if arr_trend is not None else []
+    value_lines += [ttv.text] if ttv is not None else []
+    if value_lines:
+        blocks.append(Text("\n".join(value_lines)))
+    if plan:
+        blocks.append(Text(plan_section(plan, today)))
 
     overdue = [m for m in milestones if m.due_date < today]
     upcoming = [m for m in milestones if m.due_date >= today]
@@ -131,6 +150,8 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
         more = f"\n…and {len(follow_ups) - 3} more" if len(follow_ups) > 3 else ""
         blocks.append(Text(f"**Open follow-ups ({len(follow_ups)})**\n" + "\n".join(shown) + more))
     survey_lines = [survey_line(s) for s in surveys.values()]
+    if tone is not None:
+        survey_lines.append(tone_line(tone))
     if survey_lines:
         blocks.append(Text("**Latest feedback**\n" + "\n".join(survey_lines)))
     context = [
@@ -155,6 +176,7 @@ def card_buttons(ctx: BotContext, account_id: int) -> tuple[Button, ...]:
     wanted = (
         ("Log follow-up", "followup.open_form", "primary"),
         ("Milestones", "milestones.of_account", None),
+        ("Success plan", "plan.open", None),
         ("Send feedback to CX", "feedback.open_form", None),
     )
     return tuple(
@@ -162,6 +184,28 @@ def card_buttons(ctx: BotContext, account_id: int) -> tuple[Button, ...]:
         for label, action, style in wanted
         if action in ctx.registry_actions
     )
+
+
+def plan_section(plan: Sequence[OutcomeState], today: date) -> str:
+    """The success plan in a few lines: how many outcomes, then those at risk and achieved this week."""
+    at_risk, achieved = plan_highlights(plan, today)
+    counts = [f"{len(at_risk)} at risk"] if at_risk else []
+    counts += [f"{len(achieved)} achieved this week"] if achieved else []
+    head = f"**Success plan** ({plural(len(plan), 'outcome')}" + (
+        f": {', '.join(counts)})" if counts else ")"
+    )
+    shown = [highlight_line(s, today) for s in (*at_risk, *achieved)[:PLAN_LINES]]
+    if not shown:
+        shown = ["No outcome at risk."]
+    return head + "\n" + "\n".join(shown)
+
+
+def tone_line(tone: ToneSummary) -> str:
+    """The recent tone; when it is negative, the comment that weighs most on it too."""
+    line = tone.line
+    if tone.label in (Tone.NEGATIVE, Tone.STRONGLY_NEGATIVE) and tone.most_negative:
+        line += f": “{tone.most_negative}”"
+    return line
 
 
 def health_line(health: AccountHealth | None) -> str:

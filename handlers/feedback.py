@@ -17,6 +17,7 @@ from bot.format import plural, truncate
 from bot.lookup import AccountRef
 from bot.paging import paginate
 from bot.registry import Registry
+from bot.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, strongly_negative_marker
 from bot.types import (
     Actions,
     Block,
@@ -284,6 +285,7 @@ async def _submit(
     source: str,
     source_link: str | None = None,
 ) -> Reply:
+    routing = service.routing_from_settings(ctx.settings)
     item = await service.submit_feedback(
         ctx.db,
         originator_id=request.actor.person_id,
@@ -294,7 +296,7 @@ async def _submit(
         urgent=urgent,
         source=source,
         now=ctx.now(),
-        routing=service.routing_from_settings(ctx.settings),
+        routing=routing,
         source_link=source_link,
     )
     assert item is not None  # only a survey answer can already have an item
@@ -309,7 +311,14 @@ async def _submit(
     places = [p for p in (recipient, channel) if p]
     where = " and ".join(places) if places else "the admins (nobody is set up to receive it)"
     about = f" about **{account_name}**" if account_name else ""
-    flags = ("🚨 urgent, " if item.urgent else "") + (" ".join(f"#{t}" for t in item.tags) or "no tags")
+    urgency = "🚨 urgent, " if item.urgent else ""
+    if (
+        item.urgent
+        and not urgent
+        and is_strongly_negative(item.sentiment, threshold=routing.strongly_negative)
+    ):
+        urgency = "🚨 urgent: strongly negative, "
+    flags = urgency + (" ".join(f"#{t}" for t in item.tags) or "no tags")
     message = f"📨 Sent feedback #{item.id}{about} to {where} ({flags}). You'll hear when it moves."
     return Reply(summary=message.replace("**", ""), blocks=(Text(message),))
 
@@ -384,8 +393,15 @@ async def _card(ctx: BotContext, item: FeedbackItem, *, replace: bool) -> Reply:
     async with ctx.db.sessions() as session:
         account_name = await session.scalar(select(Account.name).where(Account.id == item.account_id))
         originator = await session.scalar(select(Person.name).where(Person.id == item.originator_id))
-    card = service.item_reply(item, account_name, originator, for_recipient=True)
+    card = service.item_reply(
+        item, account_name, originator, for_recipient=True, strongly_negative=_threshold(ctx)
+    )
     return Reply(summary=card.summary, blocks=card.blocks, replace=replace)
+
+
+def _threshold(ctx: BotContext) -> float:
+    """The tone at or below which an item is marked strongly negative (the feedback settings)."""
+    return service.routing_from_settings(ctx.settings).strongly_negative
 
 
 async def _check(ctx: BotContext, request: Request) -> int:
@@ -441,7 +457,12 @@ async def reassign_save_action(ctx: BotContext, request: Request) -> Response:
         return reassign_form(item_id, errors=errors, email=email)
     try:
         item, person = await service.reassign(
-            ctx.db, item_id=item_id, actor=request.actor, email=email, now=ctx.now()
+            ctx.db,
+            item_id=item_id,
+            actor=request.actor,
+            email=email,
+            now=ctx.now(),
+            strongly_negative=_threshold(ctx),
         )
     except NotFound as error:
         return reassign_form(item_id, errors={"email": error.message}, email=email)
@@ -508,17 +529,24 @@ async def _list(
         wanted = set(tags)
         rows = [r for r in rows if wanted <= set(r.item.tags or ())]
         title += " tagged " + " ".join(f"#{t}" for t in tags)
-    return list_reply(request, title, rows, now=ctx.now())
+    return list_reply(request, title, rows, now=ctx.now(), strongly_negative=_threshold(ctx))
 
 
-def list_reply(request: Request, title: str, rows: Sequence[FeedbackRow], *, now: datetime) -> Reply:
+def list_reply(
+    request: Request,
+    title: str,
+    rows: Sequence[FeedbackRow],
+    *,
+    now: datetime,
+    strongly_negative: float = STRONGLY_NEGATIVE,
+) -> Reply:
     """Ten at a time with a More button; open items carry their buttons, resolved ones none."""
     if not rows:
         return Reply(summary=f"{title}: none.", blocks=(Text(f"{title}: none. 🎉"),), shared=request.share)
     page = paginate(rows, request)
     blocks: list[Block] = [Header(title)]
     for row in page.items:
-        blocks.append(Text(feedback_line(row, now)))
+        blocks.append(Text(feedback_line(row, now, strongly_negative=strongly_negative)))
         if row.item.state != FeedbackState.RESOLVED.value:
             blocks.append(Actions(service.item_buttons(row.item)))
     blocks.append(Context((page.caption,)))
@@ -532,12 +560,16 @@ def list_reply(request: Request, title: str, rows: Sequence[FeedbackRow], *, now
     )
 
 
-def feedback_line(row: FeedbackRow, now: datetime) -> str:
+def feedback_line(row: FeedbackRow, now: datetime, *, strongly_negative: float = STRONGLY_NEGATIVE) -> str:
+    """One item in a list; a strongly negative one shows the marker and its score."""
     item = row.item
     state = service.STATE_LABELS.get(item.state, item.state)
     about = f"**{row.account_name}**" if row.account_name else "**(many accounts)**"
     tags = "".join(f" #{t}" for t in item.tags or ())
     urgent = "🚨 " if item.urgent else ""
+    marker = strongly_negative_marker(item.sentiment, threshold=strongly_negative)
+    if marker:
+        urgent += f"{marker} "
     who = row.originator_name or "a survey"
     to = row.recipient_name or ("CX" if item.originator_team == service.CS_TEAM else "CS")
     days = max(0, (now - item.created_at).days)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, timedelta
-from typing import NamedTuple
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,10 +21,11 @@ from bot import demonstrate
 from bot.context import BotContext
 from bot.errors import BadArguments, NotFound
 from bot.feedback import channel_address
-from bot.format import day_text, days_until_text, plural, truncate
+from bot.format import plural, truncate
 from bot.lookup import LookupResult
 from bot.outcome_service import account_plan, value_now
-from bot.outcomes import METRICS, OutcomeState, Progress
+from bot.outcomes import METRICS, OutcomeState
+from bot.plan_text import PROGRESS_LABEL, outcome_text
 from bot.registry import Registry
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import (
@@ -64,25 +64,7 @@ MANUAL_LABEL = "Manual: a person marks it achieved"
 ADD_WORD = "add"
 SHARE_WORD = "share"
 MAX_SHOWN = 15  # outcomes on one card; a plan is "a few", this only keeps a runaway list inside limits
-BAR_WIDTH = 10
 TEAMS_CHANNEL = "channel"
-
-PROGRESS_MARK = {
-    Progress.ON_TRACK: "🟢",
-    Progress.AT_RISK: "🔴",
-    Progress.ACHIEVED: "✅",
-    Progress.MISSED: "❌",
-    Progress.NO_DATA: "⚪",
-    Progress.AWAITING: "⏳",
-}
-PROGRESS_LABEL = {  # in the order the plan's counts are told
-    Progress.AT_RISK: "at risk",
-    Progress.ON_TRACK: "on track",
-    Progress.NO_DATA: "no data",
-    Progress.AWAITING: "awaiting",
-    Progress.ACHIEVED: "achieved",
-    Progress.MISSED: "missed",
-}
 
 
 def register(registry: Registry) -> None:
@@ -202,101 +184,6 @@ def _counts(states: Sequence[OutcomeState]) -> str:
     found = {p: sum(1 for s in states if s.progress is p) for p in order}
     parts = [f"{n} {PROGRESS_LABEL[p]}" for p, n in found.items() if n]
     return f"{plural(len(states), 'outcome')}: " + ", ".join(parts)
-
-
-def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
-    """ "▰▰▰▰▱▱▱▱▱▱ 40%": how far along the way from the start value to the target."""
-    share = 0.0 if fraction is None or math.isnan(fraction) else min(1.0, max(0.0, fraction))
-    filled = round(share * width)
-    return "▰" * filled + "▱" * (width - filled) + f" {share:.0%}"
-
-
-def mark_of(state: OutcomeState) -> str:
-    return PROGRESS_MARK.get(state.progress, "⚪")
-
-
-def outcome_text(state: OutcomeState, today: date) -> str:
-    """Two lines: the outcome and its state, then its progress, numbers, due date and customer owner."""
-    outcome = state.outcome
-    head = f"{mark_of(state)} **{truncate(outcome.title, 150)}** · {PROGRESS_LABEL.get(state.progress, '')}"
-    details: list[str] = []
-    if outcome.metric is not None:
-        if state.fraction is not None:
-            details.append(progress_bar(state.fraction))
-        details.append(value_text(state))
-    elif outcome.status == OutcomeStatus.OPEN.value:
-        details.append("marked achieved by a person")
-    details.append(dates_text(state, today))
-    if outcome.customer_owner:
-        details.append(f"customer owner: {truncate(outcome.customer_owner, 80)}")
-    note = state_note(state)
-    return f"{head}\n" + " · ".join(details) + (f"\n_{note}_" if note else "")
-
-
-def value_text(state: OutcomeState) -> str:
-    """ "160 weekly active users, target 200", "NPS +12, target NPS +30", "no data yet, target 200"."""
-    outcome = state.outcome
-    current = outcome.achieved_value if outcome.status == OutcomeStatus.ACHIEVED.value else state.current
-    now = "no data yet" if current is None else demonstrate.metric_value(outcome.metric, current)
-    spec = METRICS.get(outcome.metric or "")
-    if spec is None or outcome.target is None:
-        return now
-    return f"{now}, target {spec.target_text(outcome.target, outcome.comparison)}"
-
-
-def state_note(state: OutcomeState) -> str:
-    """Why an open measurable outcome is at risk: where the line to the target says it should be."""
-    outcome = state.outcome
-    if state.progress is not Progress.AT_RISK or outcome.metric is None:
-        return ""
-    if state.expected is None:
-        return "the time left is short for the way still to go"
-    return (
-        f"behind the line to the target: {demonstrate.metric_value(outcome.metric, state.expected)} by today"
-    )
-
-
-def dates_text(state: OutcomeState, today: date) -> str:
-    outcome = state.outcome
-    if outcome.status == OutcomeStatus.ACHIEVED.value and outcome.achieved_at is not None:
-        return f"achieved {day_text(outcome.achieved_at.date())}"
-    due = outcome.due_date
-    if due < today and outcome.status == OutcomeStatus.OPEN.value:
-        return f"was due {day_text(due)} ({days_until_text(due, today)})"
-    return f"due {day_text(due)}" + (f" ({days_until_text(due, today)})" if due >= today else "")
-
-
-class Highlights(NamedTuple):
-    """What the account card and the CSM digest show of a plan (unpacks as ``at_risk, achieved``)."""
-
-    at_risk: tuple[OutcomeState, ...]
-    achieved_this_week: tuple[OutcomeState, ...]
-
-
-def plan_highlights(states: Sequence[OutcomeState], today: date) -> Highlights:
-    """The open outcomes at risk, and the outcomes achieved in the 7 days up to ``today``."""
-    week_start = today - timedelta(days=6)
-    at_risk = tuple(
-        s for s in states if s.progress is Progress.AT_RISK and s.outcome.status == OutcomeStatus.OPEN.value
-    )
-    achieved = tuple(
-        s
-        for s in states
-        if s.outcome.status == OutcomeStatus.ACHIEVED.value
-        and s.outcome.achieved_at is not None
-        and week_start <= s.outcome.achieved_at.date() <= today
-    )
-    return Highlights(at_risk=at_risk, achieved_this_week=achieved)
-
-
-def highlight_line(state: OutcomeState, today: date) -> str:
-    """One short line for a card or a digest: "🔴 200 weekly active users · ▰▰▰▱▱▱▱▱▱▱ 30% · due ..."."""
-    outcome = state.outcome
-    parts = [f"{mark_of(state)} {truncate(outcome.title, 120)}"]
-    if outcome.metric is not None and state.fraction is not None and state.progress is Progress.AT_RISK:
-        parts.append(progress_bar(state.fraction))
-    parts.append(dates_text(state, today))
-    return " · ".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------- form

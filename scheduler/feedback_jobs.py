@@ -5,7 +5,7 @@
   Business days are Monday to Friday in the recipient's time zone. ``FeedbackItem.escalation_level``
   goes 0 -> 1 -> 2 in the same transaction as the outbox row ``feedback:{id}:escalate:{level}``, so a
   level is never sent twice. An item found already past three business days (the scheduler was down)
-  goes straight to the manager.
+  goes straight to the manager. A strongly negative item's messages carry the same marker as its card.
 - :func:`detect_themes` (every 30 minutes): the same tag, or near-identical text, raised for
   ``min_accounts`` different accounts within ``window_days`` days is a systemic issue. It is alerted to
   the CX channel once (``FeedbackTheme.key`` is unique: ``tag:bug`` or ``text:<hash>``); items that join
@@ -35,6 +35,7 @@ from sqlalchemy.orm import aliased
 from bot.feedback import ACK, REASSIGN, Routing, channel_address, submit_feedback
 from bot.format import money, plural, truncate
 from bot.log import get_logger
+from bot.sentiment import STRONGLY_NEGATIVE, strongly_negative_marker
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Address, Button, Context, Header, Reply, Text
 from scheduler.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
@@ -161,9 +162,12 @@ class _Waiting:
     recipient_id: int
     recipient_name: str
     manager_id: int | None
+    sentiment: float | None = None
 
 
-def _escalation_reply(item: _Waiting, level: int, now: datetime, zone: tzinfo) -> Reply:
+def _escalation_reply(
+    item: _Waiting, level: int, now: datetime, zone: tzinfo, strongly_negative: float = STRONGLY_NEGATIVE
+) -> Reply:
     about = f" about **{item.account_name}**" if item.account_name else ""
     age = max((now.astimezone(zone).date() - item.created_at.astimezone(zone).date()).days, 0)
     waited = plural(age, "day") if age else "less than a day"
@@ -174,6 +178,9 @@ def _escalation_reply(item: _Waiting, level: int, now: datetime, zone: tzinfo) -
             f"⚠️ Feedback{about} sent to {item.recipient_name} has not been acknowledged"
             f" in {waited}: {_quote(item.text)}"
         )
+    marker = strongly_negative_marker(item.sentiment, threshold=strongly_negative)
+    if marker:
+        text = f"{text}\n**{marker}**"
     payload: dict[str, int | str | float | bool | None] = {"item_id": item.item_id}
     buttons = [Button(label="Acknowledge", action=ACK, payload=payload, style="primary")]
     if level == MANAGER:
@@ -190,10 +197,11 @@ async def escalate_unacknowledged(
     now: datetime,
     business_days: tuple[int, int] = (1, 3),
     hours: WorkingHours | None = DEFAULT_WORKING_HOURS,
+    strongly_negative: float = STRONGLY_NEGATIVE,
 ) -> EscalationStats:
     """Remind recipients of items still ``new`` after ``business_days[0]`` business days and tell their
     manager after ``business_days[1]``. Messages wait for the addressee's working hours unless ``hours``
-    is None."""
+    is None; items whose tone is at or below ``strongly_negative`` are marked as such."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     first, second = business_days
@@ -220,6 +228,7 @@ async def escalate_unacknowledged(
                     manager.timezone,
                     manager.slack_user_id,
                     manager.teams_user_id,
+                    FeedbackItem.sentiment,
                 )
                 .join(recipient, recipient.id == FeedbackItem.recipient_id)
                 .outerjoin(manager, manager.id == recipient.manager_id)
@@ -238,13 +247,13 @@ async def escalate_unacknowledged(
         unreachable: set[int] = set()
         for row in rows:
             (item_id, level, text, created_at, account_name, person_id, person_name, zone_name) = row[:8]
-            slack, teams, manager_id, manager_zone, manager_slack, manager_teams = row[8:]
+            slack, teams, manager_id, manager_zone, manager_slack, manager_teams, sentiment = row[8:]
             zone = zone_of(zone_name)
             due = escalation_due(created_at, now, zone, business_days)
             if due <= level:
                 continue
             item = _Waiting(
-                item_id, level, text, created_at, account_name, person_id, person_name, manager_id
+                item_id, level, text, created_at, account_name, person_id, person_name, manager_id, sentiment
             )
             if due == MANAGER:
                 if manager_id is None:
@@ -259,7 +268,7 @@ async def escalate_unacknowledged(
                 unreachable.add(target_id)
                 continue
             not_before = hours.next_open(now, target_zone) if hours is not None else None
-            reply = _escalation_reply(item, due, now, zone)
+            reply = _escalation_reply(item, due, now, zone, strongly_negative)
             messages.append(_message(f"feedback:{item_id}:escalate:{due}", address, reply, not_before))
             raised[due].append(item_id)
         await _enqueue_in(session, messages, now=now)

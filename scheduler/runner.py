@@ -229,7 +229,10 @@ class Scheduler:
     async def _escalate(self) -> bool:
         config = load_feedback_config(self.ctx.settings)
         stats = await escalate_unacknowledged(
-            self.ctx.db, now=self.ctx.now(), business_days=config.escalate_after_business_days
+            self.ctx.db,
+            now=self.ctx.now(),
+            business_days=config.escalate_after_business_days,
+            strongly_negative=config.strongly_negative,
         )
         return bool(stats.reminded or stats.to_manager)
 

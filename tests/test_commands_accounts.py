@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 
 from bot.app import build_bot
 from bot.core import Bot
 from bot.types import Actor, Payload, Reply
 from storage.db import Database
+from storage.models import Account, ArrChange, Milestone, Outcome, SurveyResponse, UsageMetric
 from tests.factories import (
     JONAS,
     LEO,
     MAYA,
+    NOW,
     PRIYA,
     SAM,
     TODAY,
@@ -75,7 +78,7 @@ Renewal: Tue 05 Jan 2027 (in 41 days)
 NPS 3 (detractor) “Every release breaks one of our saved reports.”
 CSAT 3
 Last touch: call 2 days ago by Maya Chen | ID ACME-001 | Confidence 100%
-[Log follow-up] [Milestones] [Send feedback to CX]"""
+[Log follow-up] [Milestones] [Success plan] [Send feedback to CX]"""
 
 
 @pytest.mark.parametrize(
@@ -89,6 +92,7 @@ async def test_account_card(bot: Bot, maya: Actor, team: Team, typed: str) -> No
     assert [(b.action, b.payload, b.style) for b in reply.buttons] == [
         ("followup.open_form", {"account_id": team.acme_rockets}, "primary"),
         ("milestones.of_account", {"account_id": team.acme_rockets}, None),
+        ("plan.open", {"account_id": team.acme_rockets}, None),
         ("feedback.open_form", {"account_id": team.acme_rockets}, None),
     ]
 
@@ -105,6 +109,79 @@ async def test_everyone_registered_may_read_a_card(db: Database, bot: Bot, team:
         assert text_of(reply) == ACME_ROCKETS_CARD, email
 
 
+async def test_card_shows_arr_change_time_to_value_plan_and_tone(
+    db: Database, bot: Bot, maya: Actor, team: Team
+) -> None:
+    """The outcome metrics of the domain on the card: expansion, time to value, the success plan's
+    outcomes at risk and achieved this week, and the tone of recent comments."""
+    achieved_at = datetime.combine(day(-2), datetime.min.time(), tzinfo=UTC)
+    async with db.transaction() as session:
+        await session.execute(
+            update(Account).where(Account.id == team.acme_rockets).values(contract_start=day(-500))
+        )
+        session.add_all(
+            [
+                ArrChange(account_id=team.acme_rockets, day=day(-400), arr=400_000, source="import"),
+                ArrChange(
+                    account_id=team.acme_rockets,
+                    day=day(-100),
+                    arr=438_000,
+                    previous_arr=400_000,
+                    source="import",
+                ),
+                Milestone(
+                    account_id=team.acme_rockets,
+                    name="First dashboard live",
+                    kind="first_value",
+                    due_date=day(-470),
+                    completed_at=datetime.combine(day(-466), datetime.min.time(), tzinfo=UTC),
+                ),
+                Outcome(
+                    account_id=team.acme_rockets,
+                    title="Sign-off from the CFO",
+                    start_date=day(-60),
+                    due_date=day(30),
+                    status="achieved",
+                    achieved_at=achieved_at,
+                    demonstrated_at=achieved_at,
+                ),
+                Outcome(
+                    account_id=team.acme_rockets,
+                    title="300 weekly active users",
+                    metric="active_users",
+                    target=300,
+                    baseline=100,
+                    start_date=day(-60),
+                    due_date=day(60),
+                ),
+                SurveyResponse(
+                    account_id=team.acme_rockets,
+                    kind="csat",
+                    score=1,
+                    comment="Terrible support, nobody answered for a week.",
+                    sentiment=-0.7,
+                    submitted_at=NOW - timedelta(days=3),
+                    natural_key="tone-1",
+                ),
+            ]
+        )
+        for offset in range(7):
+            session.add(
+                UsageMetric(account_id=team.acme_rockets, day=day(-offset), metric="active_users", value=110)
+            )
+    lines = text_of(await ask(bot, maya, "account acme rockets")).split("\n")
+    assert "ARR +$38k (+10%) in 12 months" in lines
+    assert "Time to value: 34 days" in "\n".join(lines)
+    plan_at = lines.index("**Success plan** (2 outcomes: 1 at risk, 1 achieved this week)")
+    # 110 active users from a baseline of 100 toward 300: 5% of the way, the line says 50% by now.
+    assert (
+        lines[plan_at + 1] == "🔴 300 weekly active users · ▱▱▱▱▱▱▱▱▱▱ 5% · due Sun 24 Jan 2027 (in 60 days)"
+    )
+    assert lines[plan_at + 2].startswith("✅ Sign-off from the CFO · achieved")
+    tone = "Recent tone: strongly negative (-0.70 over 1 comment)"
+    assert f"{tone}: “Terrible support, nobody answered for a week.”" in lines
+
+
 async def test_card_without_health_data_or_owner(bot: Bot, maya: Actor) -> None:
     reply = await ask(bot, maya, "account nimbus")
     assert text_of(reply) == (
@@ -113,7 +190,7 @@ async def test_card_without_health_data_or_owner(bot: Bot, maya: Actor) -> None:
         "_not enough data: no component has data_\n"
         "ARR: $8.0k\nSegment: smb\nStage: n/a\nOwner: unassigned\nRenewal: n/a\n"
         "Last touch: none logged | ID NIM-001\n"
-        "[Log follow-up] [Milestones] [Send feedback to CX]"
+        "[Log follow-up] [Milestones] [Success plan] [Send feedback to CX]"
     )
     assert reply.summary == "Nimbus Freight: health n/a"
 

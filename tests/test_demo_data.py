@@ -3,6 +3,7 @@ database, and loadable from the command line."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import sqlite3
 from collections import Counter, defaultdict
@@ -18,6 +19,7 @@ from sqlalchemy.orm import aliased
 from typer.testing import CliRunner
 
 from bot.cli_demo import ALREADY_HAS_DATA, demo_data_command, load_demo_data
+from bot.sentiment import STRONGLY_NEGATIVE, score
 from bot.settings import get_settings
 from storage.db import Database
 from storage.demo import (
@@ -33,14 +35,18 @@ from storage.demo import (
     plan_portfolio,
 )
 from storage.demo import writer as demo_writer
+from storage.demo.outcomes import Story, judge
 from storage.models import (
     Account,
+    ArrChange,
     AuditEvent,
     FollowUp,
     FollowUpKind,
     LifecycleStage,
     Milestone,
     MilestoneKind,
+    Outcome,
+    OutcomeComparison,
     Person,
     Role,
     SurveyResponse,
@@ -84,9 +90,19 @@ async def _rows(db: Database) -> Rows:
         ).join(Account, Account.id == UsageMetric.account_id),
         "survey_response": select(
             Account.external_id, SurveyResponse.kind, SurveyResponse.score, SurveyResponse.comment,
-            SurveyResponse.respondent_email, SurveyResponse.submitted_at, SurveyResponse.external_id,
-            SurveyResponse.natural_key,
+            SurveyResponse.sentiment, SurveyResponse.respondent_email, SurveyResponse.submitted_at,
+            SurveyResponse.external_id, SurveyResponse.natural_key,
         ).join(Account, Account.id == SurveyResponse.account_id),
+        "arr_change": select(
+            Account.external_id, ArrChange.day, ArrChange.arr, ArrChange.previous_arr, ArrChange.source,
+            ArrChange.recorded_at,
+        ).join(Account, Account.id == ArrChange.account_id),
+        "outcome": select(
+            Account.external_id, Outcome.title, Outcome.metric, Outcome.comparison, Outcome.target,
+            Outcome.baseline, Outcome.start_date, Outcome.due_date, Outcome.customer_owner, Outcome.status,
+            Outcome.achieved_at, Outcome.achieved_value, Outcome.achieved_by_id.is_not(None),
+            Outcome.demonstrated_at, Outcome.created_at,
+        ).join(Account, Account.id == Outcome.account_id),
         "milestone": select(
             Account.external_id, Milestone.name, Milestone.kind, Milestone.due_date, Milestone.completed_at,
             Milestone.snoozed_until,
@@ -131,6 +147,8 @@ async def test_different_seeds_give_different_portfolios(db: Database, other_db:
     assert one["account"] != two["account"]
     assert one["usage_metric"] != two["usage_metric"]
     assert one["survey_response"] != two["survey_response"]
+    assert one["arr_change"] != two["arr_change"]
+    assert one["outcome"] != two["outcome"]
     # The showcase accounts and demo people keep their names whatever the seed.
     names = {row[1] for row in two["account"]}
     assert {"Acme Rockets", "Acme Robotics", "Café Lumière Studios"} <= names
@@ -235,12 +253,13 @@ async def test_surveys(demo_db: Database) -> None:
     async with demo_db.sessions() as session:
         answers = (await session.execute(select(SurveyResponse))).scalars().all()
     kinds = Counter(a.kind for a in answers)
-    assert kinds["nps"] > 0 and kinds["csat"] > 0
+    assert kinds["nps"] > 0 and kinds["csat"] > 0 and kinds["ces"] > 0
     assert all(0 <= a.score <= 10 for a in answers if a.kind == "nps")
     assert all(1 <= a.score <= 5 for a in answers if a.kind == "csat")
+    assert {a.score for a in answers if a.kind == "ces"} == set(range(1, 8))
     detractor_comments = [a.comment for a in answers if a.kind == "nps" and a.score <= 6 and a.comment]
     assert len(detractor_comments) >= 5
-    assert "Reporting has been down twice this month." in detractor_comments
+    assert "Every release breaks our reports and we lose hours fixing them. Awful." in detractor_comments
     assert all(a.external_id and a.external_id.startswith("demo-srv-") for a in answers)
     assert all(a.natural_key == f"ext:{a.external_id}" for a in answers)
     assert all(a.respondent_email and a.respondent_email.endswith(".example") for a in answers)
@@ -292,6 +311,135 @@ async def test_follow_ups(demo_db: Database) -> None:
     assert all(f.created_at < MIDNIGHT for f in follow_ups)
 
 
+async def test_comments_carry_their_tone(demo_db: Database) -> None:
+    async with demo_db.sessions() as session:
+        answers = (await session.execute(select(SurveyResponse))).scalars().all()
+    assert all((a.sentiment is None) == (a.comment is None) for a in answers)
+    assert all(a.sentiment == score(a.comment) for a in answers if a.comment)
+    detractors = [
+        a.sentiment for a in answers if a.kind == "nps" and a.score <= 6 and a.sentiment is not None
+    ]
+    promoters = [a.sentiment for a in answers if a.kind == "nps" and a.score >= 9 and a.sentiment is not None]
+    assert sum(detractors) / len(detractors) < -0.3
+    assert sum(t <= STRONGLY_NEGATIVE for t in detractors) >= 5
+    assert promoters and all(t > 0 for t in promoters)
+    hard = [a.sentiment for a in answers if a.kind == "ces" and a.score >= 5 and a.sentiment is not None]
+    assert hard and all(t < 0 for t in hard)
+
+
+async def test_a_year_of_arr_history_ending_at_the_current_arr(demo_db: Database) -> None:
+    async with demo_db.sessions() as session:
+        accounts = {a.id: a for a in (await session.execute(select(Account))).scalars()}
+        rows = (
+            (await session.execute(select(ArrChange).order_by(ArrChange.day, ArrChange.id))).scalars().all()
+        )
+    history: dict[int, list[ArrChange]] = defaultdict(list)
+    for row in rows:
+        history[row.account_id].append(row)
+    assert set(history) == set(accounts)
+    expansions = contractions = 0
+    for account_id, changes in history.items():
+        account = accounts[account_id]
+        first, last = changes[0], changes[-1]
+        assert account.contract_start is not None and first.previous_arr is None
+        assert first.day == account.contract_start or (
+            account.contract_start < first.day <= TODAY - timedelta(days=365)
+        ), account.name
+        assert last.arr == account.arr, account.name
+        for before, after in itertools.pairwise(changes):
+            assert after.previous_arr == before.arr and after.arr != before.arr and after.day > before.day
+            expansions += after.arr > before.arr
+            contractions += after.arr < before.arr
+        assert all(c.source == "demo" and c.day < TODAY for c in changes)
+    assert expansions >= 10 and contractions >= 5
+    recent = [r for r in rows if r.previous_arr is not None and r.day >= TODAY - timedelta(days=30)]
+    assert recent  # the team digest has movement to show
+
+
+async def test_time_to_value_by_segment(demo_db: Database) -> None:
+    async with demo_db.sessions() as session:
+        rows = (
+            await session.execute(
+                select(
+                    Account.segment, Account.lifecycle_stage, Account.contract_start, Milestone.completed_at
+                )
+                .join(Milestone, Milestone.account_id == Account.id)
+                .where(Milestone.kind == MilestoneKind.FIRST_VALUE.value)
+            )
+        ).all()
+    days: dict[str, list[int]] = defaultdict(list)
+    for segment, stage, start, completed in rows:
+        if stage == LifecycleStage.ONBOARDING:
+            assert completed is None  # still on the way to first value
+            continue
+        assert completed is not None and completed < MIDNIGHT - timedelta(days=4)
+        days[segment].append((completed.date() - start).days)
+    medians = {segment: sorted(values)[len(values) // 2] for segment, values in days.items()}
+    assert medians["smb"] < medians["mid-market"] < medians["enterprise"]
+    slow = [d for segment, values in days.items() for d in values if d > medians[segment] + 25]
+    assert slow  # a few took much longer than their segment
+
+
+async def test_success_plans(demo_db: Database) -> None:
+    async with demo_db.sessions() as session:
+        outcomes = (await session.execute(select(Outcome))).scalars().all()
+        accounts = {a.id: a for a in (await session.execute(select(Account))).scalars()}
+        usage = (await session.execute(select(UsageMetric))).scalars().all()
+    values = {(u.account_id, u.metric, u.day): u.value for u in usage}
+
+    def value_on(account_id: int, metric: str, day: date) -> float:
+        if metric == "active_users":  # weekly active users: the mean of the 7 days ending on the day
+            week = [values[(account_id, metric, day - timedelta(days=n))] for n in range(7)]
+            return sum(week) / len(week)
+        return values[(account_id, metric, day)]
+
+    by_account = Counter(o.account_id for o in outcomes)
+    live = [a for a in accounts.values() if a.lifecycle_stage != LifecycleStage.CHURNED]
+    assert 0.35 * len(live) <= len(by_account) <= 0.65 * len(live)
+    assert set(by_account.values()) <= {1, 2, 3} and max(by_account.values()) > 1
+    assert all(accounts[a].lifecycle_stage != LifecycleStage.CHURNED for a in by_account)
+    assert {o.metric for o in outcomes} == {None, "active_users", "features_adopted", "nps", "open_tickets"}
+    assert all(o.comparison == ("at_most" if o.metric == "open_tickets" else "at_least") for o in outcomes)
+    verdicts: Counter[str] = Counter()
+    for o in outcomes:
+        assert o.created_by_id == accounts[o.account_id].owner_id and o.start_date < TODAY
+        if o.metric is None:
+            assert (o.target, o.baseline) == (None, None)
+            verdicts["manual " + o.status] += 1
+        elif o.metric != "nps":
+            assert o.baseline == pytest.approx(value_on(o.account_id, o.metric, o.start_date), abs=0.01)
+        if o.status == "achieved":
+            assert o.achieved_at is not None and o.start_date <= o.achieved_at.date() < TODAY
+            assert o.demonstrated_at is not None and o.achieved_at <= o.demonstrated_at < MIDNIGHT
+            if o.metric is None:
+                assert o.achieved_by_id == accounts[o.account_id].owner_id
+            else:
+                assert o.achieved_value is not None and o.target is not None
+                if o.comparison == "at_most":
+                    assert o.achieved_value <= o.target
+                else:
+                    assert o.achieved_value >= o.target
+                verdicts["achieved"] += 1
+            continue
+        assert o.status == "open" and o.due_date > TODAY and o.demonstrated_at is None
+        if o.metric is None or o.metric == "nps":
+            continue
+        assert o.target is not None and o.baseline is not None
+        current = value_on(o.account_id, o.metric, TODAY)
+        pace = None
+        if o.metric == "active_users":
+            pace = (current - value_on(o.account_id, o.metric, TODAY - timedelta(days=30))) / 30
+        verdict = judge(
+            baseline=o.baseline, current=current, target=o.target, comparison=OutcomeComparison(o.comparison),
+            start=o.start_date, due=o.due_date, today=TODAY, pace=pace,
+        )  # fmt: skip
+        assert verdict is not Story.ACHIEVED, o.title  # loading the demo must not achieve anything
+        verdicts[verdict.value] += 1
+    assert all(verdicts[v] >= 2 for v in ("achieved", "on track", "at risk", "manual open")), verdicts
+    assert verdicts["manual achieved"] >= 1, verdicts
+    assert max(Counter((o.account_id, o.title) for o in outcomes).values()) == 1
+
+
 async def test_audit_event_and_summary(db: Database) -> None:
     summary = await generate_demo_data(db, accounts=20, seed=3, today=TODAY)
     async with db.sessions() as session:
@@ -300,7 +448,7 @@ async def test_audit_event_and_summary(db: Database) -> None:
             model = {
                 "person": Person, "account": Account, "usage_metric": UsageMetric,
                 "survey_response": SurveyResponse, "milestone": Milestone, "follow_up": FollowUp,
-                "audit_event": AuditEvent,
+                "arr_change": ArrChange, "outcome": Outcome, "audit_event": AuditEvent,
             }[table]  # fmt: skip
             assert (await session.execute(select(func.count()).select_from(model))).scalar_one() == count, (
                 table

@@ -461,3 +461,23 @@ async def test_lists_filter_by_state_person_account_and_tag(db: Database, team: 
     tagged = text_of(await ask(bot, await actor_for(db, SAM), "feedback #praise"))
     assert "loves the new dashboard" in tagged and "saved reports" not in tagged
     assert "none" in text_of(await ask(bot, leo, "feedback #bug"))
+
+
+async def test_strongly_negative_feedback_from_chat_is_urgent_and_marked(
+    db: Database, team: Team, bot: Bot
+) -> None:
+    priya = await actor_for(db, PRIYA)
+    reply = await ask(
+        bot, priya, "feedback acme rockets This is the worst support ever: awful, slow and useless."
+    )
+    item = await only_item(db)
+    assert item.urgent and item.sentiment is not None and item.sentiment <= -0.6
+    assert "(🚨 urgent: strongly negative, no tags)" in text_of(reply)
+    rows = await outbox_rows(db)
+    assert f"feedback:{item.id}:new:{team.jonas}" in rows  # Maya's manager hears, as for any urgent item
+    listed = text_of(await ask(bot, await actor_for(db, MAYA), "feedback"))
+    assert f"🚨 ⚠️ Strongly negative ({item.sentiment:+.2f}) 🆕 New #{item.id}" in listed
+    acknowledged = as_reply(
+        await bot.handle(action(await actor_for(db, MAYA), "feedback.ack", {"item_id": item.id}))
+    )
+    assert "⚠️ Strongly negative" in text_of(acknowledged)

@@ -14,9 +14,10 @@ from sqlalchemy import select, update
 
 from bot.core import Bot
 from bot.outcomes import OutcomeInput, OutcomeState, Progress
+from bot.plan_text import plan_highlights, progress_bar
 from bot.serialize import reply_from_dict
 from bot.types import Actor, Form, Header, InputKind, Platform, Reply
-from handlers.plans import parse_target, plan_highlights, progress_bar
+from handlers.plans import parse_target
 from storage.db import Database
 from storage.models import OutboxMessage, Outcome, Person, TeamsConversation, UsageMetric
 from tests.factories import (

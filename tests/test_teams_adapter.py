@@ -114,6 +114,7 @@ async def test_personal_chat_command_is_answered_with_a_card(env: TeamsEnv) -> N
     assert [a["title"] for a in card["body"][-1]["actions"]] == [
         "Log follow-up",
         "Milestones",
+        "Success plan",
         "Send feedback to CX",
     ]
     assert not env.fake.of("member"), "a known AAD object id needs no member look-up"

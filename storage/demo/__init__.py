@@ -1,8 +1,10 @@
 """A realistic, deterministic synthetic portfolio for demos, trials and tests (``touchpoint demo-data``).
 
 :func:`generate_demo_data` plans people and accounts (:mod:`.portfolio`), derives each account's usage
-(:mod:`.usage`), surveys (:mod:`.surveys`), milestones and follow-ups (:mod:`.plans`) from its trajectory,
-and writes everything in one transaction (:mod:`.writer`). The same seed and ``today`` give the same data.
+(:mod:`.usage`), NPS, CSAT and CES answers (:mod:`.surveys`), a year of ARR history (:mod:`.arr`), a success
+plan for about half of them (:mod:`.outcomes`), milestones and follow-ups (:mod:`.plans`) from its
+trajectory, and writes everything in one transaction (:mod:`.writer`). The same seed and ``today`` give the
+same data.
 """
 
 from storage.demo.portfolio import (

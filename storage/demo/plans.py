@@ -1,8 +1,13 @@
 """Milestones and follow-ups of a demo account: the CSM's plan and the touchpoints logged against it.
 
 Healthy accounts are on plan and touched every week or two. Declining accounts have a slipped business
-review or renewal step and have not been touched for weeks. Onboarding accounts may be stuck before first
-value. Completion and log times are always before ``today``, so nothing is dated in the future.
+review or renewal step and have not been touched for weeks. Onboarding accounts have not reached first
+value yet (some are stuck before it). Completion and log times are always before ``today``, so nothing is
+dated in the future.
+
+Time to value (contract start to the first-value milestone's completion) depends on the segment: a few
+weeks for small businesses, two to three months for enterprises, and about one account in seven is
+slow, taking one to two months longer (every later step slips with it).
 """
 
 from __future__ import annotations
@@ -18,13 +23,16 @@ from storage.demo.usage import DIP_BOTTOM, DIP_START, USAGE_DAYS
 from storage.models import FollowUpKind, FollowUpStatus, MilestoneKind
 
 MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# Onboarding plan: (name, kind, days after contract start it is due).
+# Onboarding plan: (name, kind, days after contract start it is due, by segment).
 ONBOARDING_PLAN: Final = (
-    ("Kickoff", MilestoneKind.KICKOFF, 7),
-    ("Technical setup", MilestoneKind.TECHNICAL_SETUP, 30),
-    ("First value", MilestoneKind.FIRST_VALUE, 50),
-    ("Go-live", MilestoneKind.GO_LIVE, 90),
+    ("Kickoff", MilestoneKind.KICKOFF, {"smb": 5, "mid-market": 7, "enterprise": 10}),
+    ("Technical setup", MilestoneKind.TECHNICAL_SETUP, {"smb": 18, "mid-market": 30, "enterprise": 45}),
+    ("First value", MilestoneKind.FIRST_VALUE, {"smb": 30, "mid-market": 50, "enterprise": 75}),
+    ("Go-live", MilestoneKind.GO_LIVE, {"smb": 60, "mid-market": 90, "enterprise": 120}),
 )
+SLOW_SHARE: Final = 0.15  # accounts past onboarding that were slow to first value ...
+SLOW_EXTRA_DAYS: Final = (30, 65)  # ... by this many days more
+FIRST_VALUE_BEFORE_TODAY: Final = 5  # an account past onboarding reached first value at least this long ago
 QBR_SEGMENTS: Final = ("enterprise", "mid-market")
 RENEWAL_PROPOSAL_DAYS: Final = 45  # the proposal is due this many days before the renewal
 QBR_INTERVAL_DAYS: Final = 91
@@ -67,27 +75,45 @@ class _MilestonePlanner:
         self.account, self.today, self.rng = account, today, rng
         self.yesterday = today - timedelta(days=1)
 
-    def completed(self, due: date, lateness: tuple[int, int]) -> datetime | None:
-        """Completed ``lateness`` days around ``due``, or None when that day has not come yet."""
+    def completed(
+        self, due: date, lateness: tuple[int, int], *, latest: date | None = None
+    ) -> datetime | None:
+        """Completed ``lateness`` days around ``due`` (and no later than ``latest``), or None when that day
+        has not come yet."""
         day = max(self.account.contract_start, due + timedelta(days=self.rng.randint(*lateness)))
+        if latest is not None:
+            day = max(self.account.contract_start, min(day, latest))
         return _at(day, self.rng.randint(13, 18)) if day <= self.yesterday else None
 
     def onboarding(self) -> list[DemoMilestone]:
         account = self.account
         lateness = (-3, 7) if account.trajectory is Trajectory.HEALTHY else (0, 15)
+        onboarding = account.trajectory is Trajectory.ONBOARDING
         stuck_at: MilestoneKind | None = None
-        if account.trajectory is Trajectory.ONBOARDING:
-            # The showcase onboarding account is stuck before first value; others vary.
-            options = [None, MilestoneKind.FIRST_VALUE, MilestoneKind.GO_LIVE]
+        if onboarding:
+            # Still before first value: the showcase account at it, others at it or at the setup.
+            options = [MilestoneKind.FIRST_VALUE, MilestoneKind.FIRST_VALUE, MilestoneKind.TECHNICAL_SETUP]
             stuck_at = (
                 MilestoneKind.FIRST_VALUE if account.index < len(SHOWCASE) else self.rng.choice(options)
             )
+        slow = not onboarding and self.rng.random() < SLOW_SHARE
+        delay = self.rng.randint(*SLOW_EXTRA_DAYS) if slow else 0
+        # Past onboarding, first value was reached: at the latest a few days ago, however slow.
+        latest = None if onboarding else self.today - timedelta(days=FIRST_VALUE_BEFORE_TODAY)
         milestones: list[DemoMilestone] = []
         stuck = False
-        for name, kind, offset in ONBOARDING_PLAN:
-            due = account.contract_start + timedelta(days=offset)
+        previous: datetime | None = None
+        for name, kind, offsets in ONBOARDING_PLAN:
+            due = account.contract_start + timedelta(days=offsets[account.segment])
+            slipped = delay if kind in (MilestoneKind.FIRST_VALUE, MilestoneKind.GO_LIVE) else 0
             stuck = stuck or kind is stuck_at
-            done = None if stuck else self.completed(due, lateness)
+            done = None
+            if not stuck:
+                cap = latest if kind is MilestoneKind.FIRST_VALUE else None
+                done = self.completed(due + timedelta(days=slipped), lateness, latest=cap)
+                if done is not None and previous is not None:
+                    done = max(done, previous)  # steps are completed in order
+            previous = done or previous
             milestones.append(DemoMilestone(name, kind, due, done))
         return milestones
 

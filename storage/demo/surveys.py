@@ -1,8 +1,10 @@
-"""NPS and CSAT answers of a demo account over the 90 days before ``today``, scored by its trajectory.
+"""NPS, CSAT and CES answers of a demo account over the 90 days before ``today``, scored by its trajectory.
 
 Declining accounts turn detractor in the last 30 days (and always have one recent detractor with a
 comment, the case the CS/CX feedback loop is built for); recovering accounts were detractors during
-their dip; healthy accounts are mostly promoters.
+their dip; healthy accounts are mostly promoters and find things easy (low customer effort). Comments
+fit the answer's tone: see :mod:`storage.demo.vocabulary`. CES answers come from a generator of their
+own, so adding them left the NPS and CSAT answers of every seed as they were.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ _COUNTS = {  # answers per 90 days: (NPS low, high), (CSAT low, high)
     "mid-market": ((3, 6), (3, 8)),
     "smb": ((1, 4), (1, 5)),
 }
+_CES_COUNTS = {"enterprise": (2, 5), "mid-market": (1, 4), "smb": (0, 3)}  # CES answers per 90 days
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,24 @@ def _csat_comment(rng: random.Random, score: int) -> str | None:
     return rng.choice(words.CSAT_NEGATIVE_COMMENTS) if rng.random() < chance else None
 
 
+def _ces_score(rng: random.Random, account: DemoAccount, days_ago: int) -> int:
+    """1 (very easy) .. 7 (very hard)."""
+    draw = rng.random()
+    if _unhappy(account, days_ago):
+        return rng.randint(5, 7) if draw < 0.8 else 4
+    if account.trajectory is Trajectory.ONBOARDING:
+        return rng.randint(2, 4) if draw < 0.8 else 5
+    return rng.randint(1, 3) if draw < 0.85 else rng.randint(4, 5)
+
+
+def _ces_comment(rng: random.Random, score: int) -> str | None:
+    if score >= 5:
+        return rng.choice(words.CES_HARD_COMMENTS) if rng.random() < 0.5 else None
+    if score <= 2:
+        return rng.choice(words.CES_EASY_COMMENTS) if rng.random() < 0.3 else None
+    return None
+
+
 def _moment(rng: random.Random, today: date, days_ago: int) -> datetime:
     """A working-hours moment ``days_ago`` days before ``today`` (never today, so never in the future)."""
     clock = time(rng.randint(7, 20), rng.randint(0, 59), rng.randint(0, 59))
@@ -95,7 +116,7 @@ def _moment(rng: random.Random, today: date, days_ago: int) -> datetime:
 
 
 def survey_responses(account: DemoAccount, *, today: date, seed: int) -> list[DemoSurvey]:
-    """The account's NPS and CSAT answers, oldest first."""
+    """The account's NPS, CSAT and CES answers, oldest first."""
     rng = rng_for(seed, account.external_id, "surveys")
     first_day = (today - account.churned_on).days if account.churned_on else 1
     nps_range, csat_range = _COUNTS[account.segment]
@@ -116,7 +137,26 @@ def survey_responses(account: DemoAccount, *, today: date, seed: int) -> list[De
             )
     if account.trajectory is Trajectory.DECLINING:
         answers.append(_recent_detractor(rng, account, today))
+    answers += _ces_answers(account, today=today, seed=seed, first_day=first_day)
     return sorted(answers, key=lambda a: (a.submitted_at, a.kind.value, a.respondent_email))
+
+
+def _ces_answers(account: DemoAccount, *, today: date, seed: int, first_day: int) -> list[DemoSurvey]:
+    rng = rng_for(seed, account.external_id, "ces")
+    answers: list[DemoSurvey] = []
+    for _ in range(rng.randint(*_CES_COUNTS[account.segment])):
+        days_ago = rng.randint(first_day, USAGE_DAYS - 1)
+        score = _ces_score(rng, account, days_ago)
+        answers.append(
+            DemoSurvey(
+                SurveyKind.CES,
+                score,
+                _ces_comment(rng, score),
+                rng.choice(account.contacts).email,
+                _moment(rng, today, days_ago),
+            )
+        )
+    return answers
 
 
 def _recent_detractor(rng: random.Random, account: DemoAccount, today: date) -> DemoSurvey:

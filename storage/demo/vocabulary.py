@@ -68,15 +68,19 @@ SEGMENTS: Final = ("enterprise", "mid-market", "smb")
 
 # ------------------------------------------------------------------------------------------- surveys
 
+# Comments are written so their tone (VADER's compound score, see bot.sentiment) matches the answer:
+# most detractor comments read clearly negative and several strongly negative (-0.6 or below), promoters
+# read positive, passives are mixed, and a few are neutral, as real comments often are.
 NPS_DETRACTOR_COMMENTS: Final = (
+    "Every release breaks our reports and we lose hours fixing them. Awful.",
+    "Exports keep failing, so our finance team gave up and went back to spreadsheets.",
+    "Support is awful: days to answer, and two tickets closed with no fix. We are losing patience.",
+    "The new dashboard is much slower than the old one; my team hates it and stopped using it.",
+    "Outages during our month-end close again. Awful and stressful, every single time.",
+    "Half of the team still cannot sign in with SSO. Annoying and embarrassing.",
+    "We are paying for features we cannot get to work. Disappointing.",
     "Reporting has been down twice this month.",
-    "Exports keep timing out, so our finance team went back to spreadsheets.",
-    "Support takes days to answer and the last two tickets were closed without a fix.",
-    "The new dashboard is much slower than the old one; my team stopped using it.",
-    "Too many outages during our month-end close.",
-    "Half of the team still cannot sign in with SSO.",
-    "We are paying for features we cannot get to work.",
-    "Every release breaks one of our saved reports.",
+    "Worst vendor experience we have had: broken exports, ignored tickets, wasted weeks. Terrible.",
 )
 NPS_PASSIVE_COMMENTS: Final = (
     "Does the job, but the mobile app lags behind the web version.",
@@ -91,7 +95,7 @@ NPS_PROMOTER_COMMENTS: Final = (
     "We rolled it out to three more teams this quarter and everyone loves it.",
     "Reliable, fast, and support actually listens.",
     "The best tool we adopted this year.",
-    "Dashboards are now part of every leadership meeting.",
+    "Dashboards are now part of every leadership meeting, and people love them.",
 )
 NPS_ONBOARDING_COMMENTS: Final = (
     "Onboarding has been smooth so far; the kickoff was well organised.",
@@ -100,7 +104,7 @@ NPS_ONBOARDING_COMMENTS: Final = (
 )
 NPS_RECOVERED_COMMENTS: Final = (
     "Much better since the performance fix; thanks for the quick turnaround.",
-    "The recovery plan helped; usage is picking up again.",
+    "The recovery plan helped; usage is picking up again, thank you.",
     "Appreciated the weekly check-ins while things were rough.",
 )
 CSAT_POSITIVE_COMMENTS: Final = (
@@ -110,10 +114,42 @@ CSAT_POSITIVE_COMMENTS: Final = (
     "Great walkthrough of the new export options.",
 )
 CSAT_NEGATIVE_COMMENTS: Final = (
-    "Third time I have had to explain the same issue.",
-    "Ticket closed without a fix.",
-    "Took a week to get a first answer.",
-    "The workaround does not work for our setup.",
+    "Third time I have had to explain the same issue. Frustrating.",
+    "Ticket closed without a fix. Not happy.",
+    "Took a week to get a first answer, which is unacceptable.",
+    "The workaround does not work for our setup, and nobody followed up. Disappointed.",
+)
+# Customer effort (CES, 1 very easy .. 7 very hard).
+CES_EASY_COMMENTS: Final = (
+    "Easy: the import wizard did it in minutes.",
+    "Simple to set up, great docs.",
+    "Effortless, the new SSO setup just worked. Great.",
+)
+CES_HARD_COMMENTS: Final = (
+    "Far too many steps to change a user's role; tedious and confusing.",
+    "Setting up the CRM sync was a struggle; we needed three calls.",
+    "Confusing settings, it took hours to find the export option.",
+    "Hard work: the permissions screen is a mess.",
+)
+
+# ------------------------------------------------------------------------------------- success plans
+# Outcomes a customer agrees with its CSM that a person marks achieved (no metric measures them).
+MANUAL_OUTCOMES: Final = (
+    "Executive sponsor signs off the rollout plan",
+    "Finance closes the month from the product",
+    "Regional teams trained and live",
+    "Board pack built from the dashboards",
+    "CRM sync live for the sales team",
+    "Legacy reporting tool retired",
+    "New hires onboarded without a trainer",
+)
+CUSTOMER_OWNER_ROLES: Final = (
+    "VP Operations",
+    "Head of Finance",
+    "IT lead",
+    "Director of Sales",
+    "COO",
+    "Head of Customer Support",
 )
 
 # ---------------------------------------------------------------------------------------- follow-ups

@@ -1,4 +1,7 @@
-"""Writing a demo portfolio into an empty database: one transaction, bulk inserts in batches."""
+"""Writing a demo portfolio into an empty database: one transaction, bulk inserts in batches.
+
+Survey comments are written with their tone (:func:`bot.sentiment.score`), as an import would store them.
+"""
 
 from __future__ import annotations
 
@@ -10,17 +13,30 @@ from typing import Any, Final
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sentiment import score
 from storage.audit import record
 from storage.db import Database
+from storage.demo.arr import arr_history
+from storage.demo.outcomes import DemoOutcome, success_plan
 from storage.demo.plans import follow_ups, milestones
 from storage.demo.portfolio import DemoAccount, DemoPerson, DemoPortfolio, plan_portfolio
-from storage.demo.surveys import survey_responses
-from storage.demo.usage import USAGE_DAYS, usage_history
-from storage.models import Account, FollowUp, Milestone, Person, SurveyResponse, UsageMetric
+from storage.demo.surveys import DemoSurvey, survey_responses
+from storage.demo.usage import USAGE_DAYS, DailyUsage, usage_history
+from storage.models import (
+    Account,
+    ArrChange,
+    FollowUp,
+    Milestone,
+    Outcome,
+    Person,
+    SurveyResponse,
+    UsageMetric,
+)
 from storage.names import name_key
 
 BATCH_ROWS: Final = 10_000  # rows per executemany; bounds memory for large portfolios
 SURVEY_ID_PREFIX: Final = "demo-srv-"
+ARR_SOURCE: Final = "demo"  # ArrChange.source of the invented history
 
 
 class DemoDataError(RuntimeError):
@@ -39,6 +55,8 @@ class DemoSummary:
     survey_responses: int = 0
     milestones: int = 0
     follow_ups: int = 0
+    arr_changes: int = 0
+    outcomes: int = 0
     audit_events: int = 0
     trajectories: Mapping[str, int] = field(default_factory=dict)
 
@@ -51,6 +69,8 @@ class DemoSummary:
             "survey_response": self.survey_responses,
             "milestone": self.milestones,
             "follow_up": self.follow_ups,
+            "arr_change": self.arr_changes,
+            "outcome": self.outcomes,
             "audit_event": self.audit_events,
         }
 
@@ -165,19 +185,19 @@ async def _insert_accounts(
     return ids
 
 
-def _usage_rows(account: DemoAccount, account_id: int, *, today: date, seed: int) -> list[dict[str, Any]]:
+def _usage_rows(account_id: int, history: Sequence[DailyUsage]) -> list[dict[str, Any]]:
     return [
         {"account_id": account_id, "day": daily.day, "metric": metric, "value": value}
-        for daily in usage_history(account, today=today, seed=seed)
+        for daily in history
         for metric, value in daily.values()
     ]
 
 
 def _survey_rows(
-    account: DemoAccount, account_id: int, *, today: date, seed: int, first_number: int
+    account_id: int, answers: Sequence[DemoSurvey], *, first_number: int
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for number, answer in enumerate(survey_responses(account, today=today, seed=seed), start=first_number):
+    for number, answer in enumerate(answers, start=first_number):
         external_id = f"{SURVEY_ID_PREFIX}{number:06d}"
         rows.append(
             {
@@ -185,10 +205,55 @@ def _survey_rows(
                 "kind": answer.kind.value,
                 "score": answer.score,
                 "comment": answer.comment,
+                "sentiment": score(answer.comment),  # cached: the demo texts repeat
                 "respondent_email": answer.respondent_email,
                 "submitted_at": answer.submitted_at,
                 "external_id": external_id,
                 "natural_key": f"ext:{external_id}",
+            }
+        )
+    return rows
+
+
+def _arr_rows(
+    account: DemoAccount, account_id: int, usage: Sequence[DailyUsage], today: date, seed: int
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "account_id": account_id,
+            "day": change.day,
+            "arr": change.arr,
+            "previous_arr": change.previous_arr,
+            "source": ARR_SOURCE,
+            "recorded_at": datetime.combine(change.day, time(6), tzinfo=UTC),
+        }
+        for change in arr_history(account, today=today, seed=seed, usage=usage)
+    ]
+
+
+def _outcome_rows(account_id: int, owner_id: int, outcomes: Sequence[DemoOutcome]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for o in outcomes:
+        created = datetime.combine(o.start_date, time(15), tzinfo=UTC)
+        rows.append(
+            {
+                "account_id": account_id,
+                "title": o.title,
+                "metric": o.metric,
+                "comparison": o.comparison.value,
+                "target": o.target,
+                "baseline": o.baseline,
+                "start_date": o.start_date,
+                "due_date": o.due_date,
+                "customer_owner": o.customer_owner,
+                "status": o.status.value,
+                "achieved_at": o.achieved_at,
+                "achieved_value": o.achieved_value,
+                "achieved_by_id": owner_id if o.marked_by_owner else None,
+                "demonstrated_at": o.demonstrated_at,
+                "created_by_id": owner_id,
+                "created_at": created,
+                "updated_at": o.demonstrated_at or created,
             }
         )
     return rows
@@ -200,16 +265,22 @@ async def _write_activity(
     account_ids: Mapping[str, int],
     people: Mapping[str, int],
 ) -> None:
-    """Usage, surveys, milestones and follow-ups, account by account."""
+    """Usage, surveys, ARR history, success plans, milestones and follow-ups, account by account."""
     today, seed = portfolio.today, portfolio.seed
     survey_number = 1
     for account in portfolio.accounts:
         account_id = account_ids[account.external_id]
-        await inserter.add(UsageMetric, _usage_rows(account, account_id, today=today, seed=seed))
-        surveys = _survey_rows(account, account_id, today=today, seed=seed, first_number=survey_number)
+        owner_id = people[account.owner_email]
+        history = usage_history(account, today=today, seed=seed)
+        answers = survey_responses(account, today=today, seed=seed)
+        await inserter.add(UsageMetric, _usage_rows(account_id, history))
+        surveys = _survey_rows(account_id, answers, first_number=survey_number)
         survey_number += len(surveys)
         await inserter.add(SurveyResponse, surveys)
-        plan = milestones(account, today=today, seed=seed)
+        await inserter.add(ArrChange, _arr_rows(account, account_id, history, today, seed))
+        plan = success_plan(account, today=today, seed=seed, usage=history, surveys=answers)
+        await inserter.add(Outcome, _outcome_rows(account_id, owner_id, plan))
+        steps = milestones(account, today=today, seed=seed)
         await inserter.add(
             Milestone,
             [
@@ -221,16 +292,15 @@ async def _write_activity(
                     "completed_at": m.completed_at,
                     "snoozed_until": m.snoozed_until,
                 }
-                for m in plan
+                for m in steps
             ],
         )
-        author_id = people[account.owner_email]
         await inserter.add(
             FollowUp,
             [
                 {
                     "account_id": account_id,
-                    "author_id": author_id,
+                    "author_id": owner_id,
                     "kind": f.kind.value,
                     "summary": f.summary,
                     "next_step": f.next_step,
@@ -240,7 +310,7 @@ async def _write_activity(
                     "created_at": f.created_at,
                     "done_at": f.done_at,
                 }
-                for f in follow_ups(account, today=today, seed=seed, plan=plan)
+                for f in follow_ups(account, today=today, seed=seed, plan=steps)
             ],
         )
     await inserter.flush_all()
@@ -249,7 +319,8 @@ async def _write_activity(
 async def generate_demo_data(
     db: Database, *, accounts: int = 60, seed: int = 7, today: date | None = None
 ) -> DemoSummary:
-    """Write a synthetic portfolio of ``accounts`` accounts, with 90 days of history ending ``today``.
+    """Write a synthetic portfolio of ``accounts`` accounts, with 90 days of history ending ``today`` (and a
+    year of ARR history).
 
     The same ``seed`` and ``today`` always give the same data. Refuses (:class:`DemoDataError`) when the
     database already has accounts, so it can never mix invented customers into real ones.
@@ -274,6 +345,8 @@ async def generate_demo_data(
             survey_responses=written.get("survey_response", 0),
             milestones=written.get("milestone", 0),
             follow_ups=written.get("follow_up", 0),
+            arr_changes=written.get("arr_change", 0),
+            outcomes=written.get("outcome", 0),
             audit_events=1,
             trajectories=_trajectory_counts(portfolio),
         )

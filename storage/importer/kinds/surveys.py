@@ -3,16 +3,26 @@
 Re-imports upsert on ``natural_key``: ``ext:<external_id>`` when the source gave an id, otherwise
 ``auto:<sha1>`` of account external id, kind, respondent email and the UTC submission time, so the same
 answer exported twice is recognised even without an id.
+
+Each comment's tone (:func:`bot.sentiment.score`) is stored with it in ``sentiment`` when the batch is
+written (not while the file is checked, so each comment is scored once), in a worker thread so a large
+import through the ingest API does not hold up the server's other requests. Scoring costs about 50
+microseconds a comment, so a re-import keeps the stored tone of every comment that did not change
+instead of scoring it again. An input without a comment column leaves the stored comments and their
+tone alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.sentiment import score
 from storage.importer import fields as f
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import FieldProblem
@@ -22,8 +32,18 @@ from storage.models import SurveyKind, SurveyResponse
 
 TABLE = table_of(SurveyResponse)
 KEY = ("natural_key",)
-UPDATABLE = ("account_id", "kind", "score", "comment", "respondent_email", "submitted_at", "external_id")
+UPDATABLE = (
+    "account_id",
+    "kind",
+    "score",
+    "comment",
+    "sentiment",
+    "respondent_email",
+    "submitted_at",
+    "external_id",
+)
 AUTO_KEY_COLUMNS = "account_external_id, kind, respondent_email, submitted_at"
+KEYS_PER_QUERY = 5_000
 
 # The scale of each survey kind, inclusive.
 SCALES: dict[str, tuple[int, int]] = {
@@ -31,6 +51,42 @@ SCALES: dict[str, tuple[int, int]] = {
     SurveyKind.CSAT.value: (1, 5),
     SurveyKind.CES.value: (1, 7),
 }
+
+
+StoredTones = Mapping[str, tuple[str | None, float | None]]  # natural key -> (comment, sentiment)
+
+
+def with_sentiment(records: Sequence[Record], stored: StoredTones | None = None) -> list[Record]:
+    """``records`` with the tone of their comment: the stored one when the comment is the stored comment
+    and was scored, else scored now. Records without a comment field are left as they are."""
+    rows: list[Record] = []
+    for record in records:
+        if "comment" not in record:
+            rows.append(record)
+            continue
+        comment = record["comment"]
+        known = stored.get(record["natural_key"]) if stored else None
+        if known is not None and known[0] == comment and (known[1] is not None or score(comment) is None):
+            tone = known[1]
+        else:
+            tone = score(comment)
+        rows.append({**record, "sentiment": tone})
+    return rows
+
+
+async def stored_tones(
+    session: AsyncSession, records: Sequence[Record]
+) -> dict[str, tuple[str | None, float | None]]:
+    """The stored comment and tone of the answers among ``records`` that already exist."""
+    keys = [record["natural_key"] for record in records]
+    found: dict[str, tuple[str | None, float | None]] = {}
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start : start + KEYS_PER_QUERY]
+        statement = select(TABLE.c.natural_key, TABLE.c.comment, TABLE.c.sentiment).where(
+            TABLE.c.natural_key.in_(chunk)
+        )
+        found.update({key: (comment, tone) for key, comment, tone in await session.execute(statement)})
+    return found
 
 
 def natural_key(account_external_id: str, record: Mapping[str, Any]) -> str:
@@ -84,5 +140,8 @@ class SurveysKind(Kind):
         return [("external_id" if key.startswith("ext:") else AUTO_KEY_COLUMNS, key)]
 
     async def write(self, session: AsyncSession, records: Sequence[Record], present: frozenset[str]) -> Tally:
-        tally, _ = await upsert_rows(session, TABLE, records, key=KEY, update=UPDATABLE)
+        rows: Sequence[Record] = records
+        if "comment" in present:
+            rows = await asyncio.to_thread(with_sentiment, records, await stored_tones(session, records))
+        tally, _ = await upsert_rows(session, TABLE, rows, key=KEY, update=UPDATABLE)
         return tally
