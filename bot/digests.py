@@ -31,7 +31,10 @@ from bot.format import (
     signed_money,
     trend_arrow,
 )
+from bot.health_inputs import MAX_IDS_PER_QUERY
 from bot.health_service import AccountHealth, latest_health
+from bot.outcome_service import plans_for_accounts
+from bot.plan_text import Highlights, highlight_line, plan_highlights
 from bot.types import Actions, Block, Context, Header, Image, Reply, Text
 from handlers import followups as followup_actions
 from handlers import milestones as milestone_actions
@@ -51,6 +54,8 @@ from storage.models import (
     FollowUp,
     HealthSnapshot,
     Milestone,
+    Outcome,
+    OutcomeStatus,
     Person,
     Role,
     SurveyKind,
@@ -583,6 +588,8 @@ async def _csm_batch(
         ids = [a.id for a in accounts]
         health = await latest_health(ctx.db, ids, day, model=ctx.health_model, compute_missing=False)
 
+    plans = await _plan_highlights(ctx, accounts, health, today)
+
     by_owner: dict[int, list[AccountRow]] = {}
     for account in accounts:
         assert account.owner_id is not None
@@ -617,9 +624,54 @@ async def _csm_batch(
             milestones=milestones_by_owner.get(person_id, []),
             feedback=feedback_by_person.get(person_id, []),
             advocates=advocates_by_owner.get(person_id, []),
+            plans=[(a.name, plans[a.id]) for a in by_owner.get(person_id, []) if a.id in plans],
         )
         for person_id in people
     }
+
+
+async def _plan_highlights(
+    ctx: BotContext, accounts: Sequence[AccountRow], health: Mapping[int, AccountHealth], today: date
+) -> dict[int, Highlights]:
+    """Success-plan outcomes at risk and achieved this week, per account that has any.
+
+    Evaluating an outcome needs the account's usage and surveys, so only accounts that can have
+    something to show are evaluated: those whose stored health has a success-plan component below
+    100 (an outcome behind its line or missed), and those with an outcome achieved this week.
+    """
+    ids = [a.id for a in accounts]
+    behind = {
+        account_id
+        for account_id, h in health.items()
+        if any(c.name == "success_plan" and c.score is not None and c.score < 100 for c in h.components)
+    }
+    week_start = datetime.combine(today - timedelta(days=6), datetime.min.time(), tzinfo=UTC)
+    found: dict[int, Highlights] = {}
+    async with ctx.db.sessions() as session:
+        achieved: set[int] = set()
+        for start in range(0, len(ids), MAX_IDS_PER_QUERY):
+            stmt = select(Outcome.account_id).where(
+                Outcome.account_id.in_(ids[start : start + MAX_IDS_PER_QUERY]),
+                Outcome.status == OutcomeStatus.ACHIEVED.value,
+                Outcome.achieved_at >= week_start,
+            )
+            achieved.update((await session.execute(stmt)).scalars())
+        wanted = sorted((behind & set(ids)) | achieved)
+        for account_id, states in (await plans_for_accounts(session, wanted, today)).items():
+            highlights = plan_highlights(states, today)
+            if highlights.at_risk or highlights.achieved_this_week:
+                found[account_id] = highlights
+    return found
+
+
+def _plan_lines(plans: Sequence[tuple[str, Highlights]], today: date) -> tuple[str, list[str]]:
+    """The title and lines of the digest's success-plan section: at risk first, then achieved."""
+    at_risk = [(name, s) for name, h in plans for s in h.at_risk]
+    achieved = [(name, s) for name, h in plans for s in h.achieved_this_week]
+    counts = [f"{len(at_risk)} at risk"] if at_risk else []
+    counts += [f"{len(achieved)} achieved this week"] if achieved else []
+    lines = [f"**{name}**: {highlight_line(s, today)}" for name, s in (*at_risk, *achieved)]
+    return f"Success plans: {', '.join(counts)}", lines
 
 
 async def _due_follow_ups(
@@ -728,6 +780,7 @@ def _csm_digest(
     milestones: list[MilestoneRow],
     feedback: list[FeedbackLine],
     advocates: list[Advocate],
+    plans: list[tuple[str, Highlights]],
 ) -> Digest:
     items = sorted(((a, health.get(a.id)) for a in accounts), key=worst_first)
     reds = [a for a, h in items if h is not None and h.band is Band.RED]
@@ -736,7 +789,7 @@ def _csm_digest(
         (a for a in accounts if a.renewal_date is not None and today <= a.renewal_date <= horizon),
         key=lambda a: (a.renewal_date, a.name),
     )
-    if not (reds or changes or follow_ups or milestones or renewing or feedback):
+    if not (reds or changes or follow_ups or milestones or renewing or feedback or plans):
         return _quiet(None)
 
     blocks: list[Block] = [Header(f"Your digest for {day_text(today)}")]
@@ -775,6 +828,9 @@ def _csm_digest(
                 renewal_lines.append(f"_{label}_")
                 renewal_lines += [_renewal_line(a, health.get(a.id), today, owner=False) for a in bucket]
         blocks.append(Text("**Renewals in the next 90 days**\n" + "\n".join(renewal_lines)))
+    if plans:
+        title, lines = _plan_lines(plans, today)
+        blocks.append(Text(_section(title, lines)))
     if advocates:
         lines = [_advocate_line(a) for a in advocates]
         blocks.append(Text(_section(f"Advocates: promoters in the last {ADVOCATE_DAYS} days", lines)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -26,7 +26,7 @@ from bot.digests import (
 )
 from bot.types import Actions, Image, Reply
 from storage.db import Database
-from storage.models import ArrChange, DigestSubscription
+from storage.models import ArrChange, DigestSubscription, Outcome, UsageMetric
 from tests.factories import (
     NOW,
     TODAY,
@@ -690,6 +690,63 @@ async def test_empty_csm_sections_are_left_out(db: Database) -> None:
         "[Done] [Snooze 1 day] [Snooze 1 week]",
         "Health of Wed 25 Nov 2026 | `digest list` to change your digests",
     ]
+
+
+async def test_csm_digest_lists_outcomes_at_risk_and_achieved_this_week(db: Database) -> None:
+    """Outcomes at risk are found through the stored success-plan component, so an account whose plan
+    is all on track is not evaluated at all; achieved ones are listed for a week."""
+    at = datetime.combine(day(-3), datetime.min.time(), tzinfo=UTC)
+    async with db.transaction() as s:
+        csm = await add_person(s, "plans@example.com", "Plans", "csm")
+        lagging = await add_account(s, "LAG-1", "Lagging Co", owner_id=csm, arr=10_000)
+        steady = await add_account(s, "STEADY-1", "Steady Co", owner_id=csm, arr=10_000)
+        fine = await add_account(s, "FINE-1", "Fine Co", owner_id=csm, arr=10_000)
+        plan = (("success_plan", 12.0, 10.0, "“300 weekly active users” behind"),)
+        await add_snapshot(s, lagging, TODAY, 80, components=plan)
+        await add_snapshot(s, steady, TODAY, 90)
+        await add_snapshot(s, fine, TODAY, 90, components=(("success_plan", 100.0, 10.0, "on track"),))
+        common = {"start_date": day(-60), "metric": "active_users", "baseline": 100.0}
+        s.add_all(
+            [
+                Outcome(
+                    account_id=lagging,
+                    title="300 weekly active users",
+                    target=300,
+                    due_date=day(60),
+                    **common,
+                ),
+                # Behind its line too, but the stored health says the plan is fine: not evaluated.
+                Outcome(account_id=fine, title="Hidden", target=900, due_date=day(60), **common),
+                Outcome(
+                    account_id=steady,
+                    title="Executive sponsor named",
+                    start_date=day(-30),
+                    due_date=day(10),
+                    status="achieved",
+                    achieved_at=at,
+                    demonstrated_at=at,
+                ),
+                Outcome(
+                    account_id=steady,
+                    title="Old win",
+                    start_date=day(-90),
+                    due_date=day(-20),
+                    status="achieved",
+                    achieved_at=at - timedelta(days=20),
+                ),
+            ]
+        )
+        for offset in range(7):
+            s.add(UsageMetric(account_id=lagging, day=day(-offset), metric="active_users", value=110))
+            s.add(UsageMetric(account_id=fine, day=day(-offset), metric="active_users", value=110))
+    digest = await build_csm_digest(context_of(make_bot(db)), csm, today=TODAY)
+    lines = text_of(digest.reply).splitlines()
+    start = lines.index("**Success plans: 1 at risk, 1 achieved this week**")
+    assert lines[start + 1 : start + 3] == [
+        "**Lagging Co**: 🔴 300 weekly active users · ▱▱▱▱▱▱▱▱▱▱ 5% · due Sun 24 Jan 2027 (in 60 days)",
+        "**Steady Co**: ✅ Executive sponsor named · achieved Sun 22 Nov 2026",
+    ]
+    assert not any("Hidden" in line or "Old win" in line for line in lines)
 
 
 async def test_many_csm_digests_at_once_and_long_lists_are_capped(db: Database) -> None:
