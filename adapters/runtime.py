@@ -142,6 +142,7 @@ async def run_server(settings: Settings, *, host: str, port: int, stop: asyncio.
             senders,
             on_dead=dead_message_alerter(db, set(senders), clock=bot.context.clock),
             metrics=bot.metrics,
+            rate_per_minute={Platform.SLACK: settings.slack_messages_per_minute},
         )
         worker_task = asyncio.create_task(worker.run_forever(worker_stop))
         log.info("delivery_worker_started", platforms=sorted(p.value for p in senders))

@@ -2,7 +2,10 @@
 
 Rules: a 429 waits for Retry-After; a 5xx or a network error retries with exponential backoff and
 jitter; after ``max_attempts`` failures the row is dead and the admins are told. Sends to one place
-(channel, DM, conversation) are paced to the platform's per-conversation limit.
+(channel, DM, conversation) are paced to the platform's per-conversation limit, and all sends to a
+platform to its workspace-wide rate. A 429 also holds the whole platform until Retry-After has passed:
+rows due meanwhile are put back for then without counting an attempt, instead of each drawing a 429
+of its own (a storm that would use up their attempts and leave them dead).
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ LEASE = timedelta(minutes=2)
 # Minimum seconds between two sends to the same place: Slack allows about one message per second per
 # channel; Teams 7 per second per conversation (and 60 per 30 seconds, which 0.5 s keeps within).
 PACING_SECONDS = {Platform.SLACK: 1.0, Platform.TEAMS: 0.5, Platform.CONSOLE: 0.0}
+# Messages per minute to a whole platform: Slack also limits what an app posts to one workspace ("several
+# hundred messages per minute"); 300 keeps a batch of 1,000 DMs free of 429s. Per worker process.
+RATE_PER_MINUTE = {Platform.SLACK: 300.0}
 
 
 class DeliveryError(Exception):
@@ -68,9 +74,21 @@ class DeliveryWorker:
     on_dead: Callable[[outbox.Claimed, str], object] | None = None
     rng: random.Random = field(default_factory=random.Random)
     pacing: dict[Platform, float] = field(default_factory=lambda: dict(PACING_SECONDS))
+    # Sends per minute to each platform as a whole; None: :data:`RATE_PER_MINUTE` for every platform
+    # that ``pacing`` paces (so ``pacing={}`` switches all pacing off).
+    rate_per_minute: dict[Platform, float] | None = None
     _next_send_at: dict[tuple[str, str], float] = field(default_factory=dict)
+    _held_until: dict[Platform, datetime] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     metrics: Metrics | None = None
+
+    def __post_init__(self) -> None:
+        if self.rate_per_minute is None:
+            self.rate_per_minute = {
+                platform: rate
+                for platform, rate in RATE_PER_MINUTE.items()
+                if self.pacing.get(platform, 0.0) > 0
+            }
 
     async def run_once(self) -> int:
         """Claim due rows and try each once; returns how many were sent."""
@@ -99,15 +117,28 @@ class DeliveryWorker:
                     task.cancel()
 
     async def _pace(self, platform: Platform, target: str) -> None:
+        """Wait until both the place and the platform as a whole may take another message."""
+        gaps: list[tuple[tuple[str, str], float]] = []
         interval = self.pacing.get(platform, 0.0)
-        if interval <= 0:
+        if interval > 0:
+            gaps.append(((platform.value, target), interval))
+        rate = (self.rate_per_minute or {}).get(platform, 0.0)
+        if rate > 0:
+            gaps.append(((platform.value, ""), 60.0 / rate))  # "" is no place: the whole platform
+        if not gaps:
             return
         loop = asyncio.get_running_loop()
-        key = (platform.value, target)
-        wait = self._next_send_at.get(key, 0.0) - loop.time()
+        wait = max(self._next_send_at.get(key, 0.0) for key, _ in gaps) - loop.time()
         if wait > 0:
             await asyncio.sleep(wait)
-        self._next_send_at[key] = loop.time() + interval
+        now = loop.time()
+        for key, gap in gaps:
+            self._next_send_at[key] = now + gap
+
+    def _held(self, platform: Platform) -> datetime | None:
+        """Until when a 429 holds ``platform``, or None when it is free."""
+        until = self._held_until.get(platform)
+        return until if until is not None and until > self.clock() else None
 
     async def _deliver(self, message: outbox.Claimed) -> int:
         try:
@@ -115,6 +146,12 @@ class DeliveryWorker:
             sender = self.senders[platform]
         except (ValueError, KeyError):
             await self._give_up(message, f"no sender for platform {message.platform!r}")
+            return 0
+        held = self._held(platform)
+        if held is not None:  # not tried, so no attempt is counted
+            await outbox.mark_failed(
+                self.db, message.id, error="held: rate limited", retry_at=held, count_attempt=False
+            )
             return 0
         address = address_from_dict(message.address)
         reply = reply_from_dict(message.payload)
@@ -147,6 +184,9 @@ class DeliveryWorker:
         else:
             delay = backoff_seconds(attempts, rng=self.rng)
         retry_at = self.clock() + timedelta(seconds=delay)
+        if error.retry_after is not None:
+            platform = Platform(message.platform)
+            self._held_until[platform] = max(retry_at, self._held_until.get(platform, retry_at))
         log.warning(
             "delivery_retry",
             outbox_id=message.id,

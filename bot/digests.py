@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -340,6 +340,10 @@ async def _band_changes(
         .join(past, and_(past.account_id == now.account_id, past.day == previous))
         .where(now.day == day, now.band != past.band, *scope)
     )
+    if scope:
+        # Start from the scope's accounts: otherwise the day's snapshots of every account are walked
+        # and filtered by owner afterwards (150-270 ms per CSM digest at 20,000 accounts on SQLite).
+        stmt = stmt.where(now.account_id.in_(select(Account.id).where(*scope)))
     changes = [BandChange(*row) for row in await session.execute(stmt)]
     return sorted(changes, key=lambda c: (BAND_RANK.get(c.after, 9), c.account_name))
 
@@ -683,7 +687,18 @@ async def _due_follow_ups(
         queries.open_follow_up_select(today)
         .add_columns(FollowUp.author_id, Account.owner_id)
         .where(FollowUp.due_date <= today)
-        .where(or_(FollowUp.author_id.in_(people), Account.owner_id.in_(people)))
+        # Two index look-ups (by author, by the owner's accounts) rather than one OR across two
+        # tables, which no index serves: it scanned every open follow-up.
+        .where(
+            FollowUp.id.in_(
+                union(
+                    select(FollowUp.id).where(FollowUp.author_id.in_(people)),
+                    select(FollowUp.id)
+                    .join(Account, Account.id == FollowUp.account_id)
+                    .where(Account.owner_id.in_(people)),
+                )
+            )
+        )
         .order_by(FollowUp.due_date, FollowUp.created_at, FollowUp.id)
     )
     wanted = set(people)

@@ -250,11 +250,18 @@ _Snapshot = tuple[float | None, Band, float, tuple[ComponentScore, ...]]
 async def _snapshots(
     session: AsyncSession, ids: Sequence[int], days: Sequence[date]
 ) -> dict[tuple[int, date], _Snapshot]:
+    """The snapshots of ``ids`` on ``days``; only the first day's rows carry their components.
+
+    The other days are read for their score (the trend): decoding their components JSON too cost
+    about a third of a CSM digest batch.
+    """
     h = HealthSnapshot
     found: dict[tuple[int, date], _Snapshot] = {}
+    first, *others = days
     for i in range(0, len(ids), 1000):
+        chunk = ids[i : i + 1000]
         stmt = select(h.account_id, h.day, h.score, h.band, h.confidence, h.components).where(
-            and_(h.account_id.in_(ids[i : i + 1000]), h.day.in_(days))
+            and_(h.account_id.in_(chunk), h.day == first)
         )
         for account_id, day, score, band, confidence, components in await session.execute(stmt):
             found[(account_id, day)] = (
@@ -263,6 +270,12 @@ async def _snapshots(
                 float(confidence),
                 components_from_json(components or {}),
             )
+        if others:
+            trend = select(h.account_id, h.day, h.score, h.band, h.confidence).where(
+                and_(h.account_id.in_(chunk), h.day.in_(others))
+            )
+            for account_id, day, score, band, confidence in await session.execute(trend):
+                found[(account_id, day)] = (score, _band(band), float(confidence), ())
     return found
 
 

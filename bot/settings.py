@@ -166,6 +166,12 @@ class Settings(BaseSettings):
         ge=0,
         description="A digest missed while Touchpoint was down is sent on start if at most this late.",
     )
+    slack_messages_per_minute: float = Field(
+        default=300.0,
+        gt=0,
+        description="Messages a replica posts to Slack per minute at most, all channels together "
+        "(Slack allows about 300 a minute per workspace: divide by the number of replicas).",
+    )
 
     # The feedback loop between CS and CX.
     feedback_cs_channel: str | None = Field(

@@ -144,6 +144,17 @@ async def _queued(db: Database, key: str) -> bool:
 
 async def digest_address(db: Database, subscription: DigestSubscription) -> Address | None:
     """Where a subscription's digest goes: its channel, or its person's DM on its platform."""
+    slack_id = None
+    if subscription.platform == Platform.SLACK.value and subscription.person_id is not None:
+        async with db.sessions() as session:
+            slack_id = await session.scalar(
+                select(Person.slack_user_id).where(Person.id == subscription.person_id)
+            )
+    return subscription_address(subscription, slack_id)
+
+
+def subscription_address(subscription: DigestSubscription, slack_user_id: str | None) -> Address | None:
+    """:func:`digest_address` once the person's Slack user id (if any) is known."""
     try:
         platform = Platform(subscription.platform)
     except ValueError:
@@ -155,11 +166,7 @@ async def digest_address(db: Database, subscription: DigestSubscription) -> Addr
     if platform is Platform.TEAMS:
         return Address(platform=platform, target=f"{TEAMS_PERSON_PREFIX}{subscription.person_id}")
     if platform is Platform.SLACK:
-        async with db.sessions() as session:
-            user = await session.scalar(
-                select(Person.slack_user_id).where(Person.id == subscription.person_id)
-            )
-        return Address(platform=platform, target=user) if user else None
+        return Address(platform=platform, target=slack_user_id) if slack_user_id else None
     return None
 
 

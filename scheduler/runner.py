@@ -34,16 +34,17 @@ from bot.context import BotContext
 from bot.feedback_config import load_feedback_config
 from bot.log import get_logger
 from bot.metrics import Metrics
+from scheduler.digest_batch import DigestBatcher, run_digests
 from scheduler.feedback_jobs import detect_themes, escalate_unacknowledged
 from scheduler.jobs import (
     DigestBuilder,
     DigestOutcome,
+    DigestRun,
     active_subscriptions,
     catch_up_missed,
     daily_health,
     digest_trigger,
     forget_inbound_events,
-    run_digest,
     subscription_zone,
 )
 from scheduler.outcome_jobs import check_outcomes
@@ -106,6 +107,7 @@ class Scheduler:
             timezone=UTC, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
         )
         self._digest_specs: dict[str, tuple[object, ...]] = {}
+        self._digests = DigestBatcher(self._digest_batch)
         self.metrics = metrics
         self.aps.add_listener(self._on_job_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
 
@@ -206,8 +208,13 @@ class Scheduler:
         return False
 
     async def _digest(self, subscription_id: int) -> bool:
-        run = await run_digest(self.ctx, subscription_id, now=self.ctx.now(), builder=self.builder)
+        """One subscription's job; it joins the digests firing at the same moment (see
+        :mod:`scheduler.digest_batch`)."""
+        run = await self._digests.submit(subscription_id)
         return run.outcome is DigestOutcome.ENQUEUED
+
+    async def _digest_batch(self, subscription_ids: list[int]) -> dict[int, DigestRun]:
+        return await run_digests(self.ctx, subscription_ids, now=self.ctx.now(), builder=self.builder)
 
     async def _catch_up(self) -> bool:
         runs = await catch_up_missed(self.ctx, now=self.ctx.now(), grace=self.grace, builder=self.builder)

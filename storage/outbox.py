@@ -42,8 +42,13 @@ class Claimed:
 
 async def enqueue(db: Database, messages: Sequence[NewMessage], *, now: datetime) -> int:
     """Store ``messages``; a key already present is left alone. Returns how many rows were new."""
+    return len(await enqueue_new_keys(db, messages, now=now))
+
+
+async def enqueue_new_keys(db: Database, messages: Sequence[NewMessage], *, now: datetime) -> set[str]:
+    """Store ``messages`` like :func:`enqueue`; returns the idempotency keys that were new."""
     if not messages:
-        return 0
+        return set()
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     rows = [
         {
@@ -59,13 +64,16 @@ async def enqueue(db: Database, messages: Sequence[NewMessage], *, now: datetime
         }
         for m in messages
     ]
-    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    new = 0
+    # One executemany for the whole batch; RETURNING gives a row for each message actually inserted
+    # (a key already present returns nothing), which is how the new ones are counted.
+    statement = (
+        insert(OutboxMessage)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(OutboxMessage.idempotency_key)
+    )
     async with db.transaction() as session:
-        for row in rows:
-            result = await session.execute(statement.values(row))
-            new += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return new
+        result = await session.execute(statement, rows)
+        return set(result.scalars())
 
 
 def _due(now: datetime) -> Any:
