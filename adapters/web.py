@@ -46,11 +46,13 @@ def build_web_app(
 
 
 def drain_slack(slack: SlackAdapter) -> Callable[[web.Application], Awaitable[None]]:
-    """On shutdown, let acknowledged Slack requests finish answering before the database closes."""
+    """On shutdown, let acknowledged Slack requests finish answering before the database closes, then
+    close the adapter's connections."""
 
     async def drain(_app: web.Application) -> None:
         if not await slack.drain(DRAIN_SECONDS):
             log.warning("slack_drain_timeout", seconds=DRAIN_SECONDS)
+        await slack.close()
 
     return drain
 

@@ -43,12 +43,18 @@ def paginate(items: Sequence[T], request: Request, *, size: int = PAGE_SIZE) -> 
     offset = offset_of(request)
     if offset >= len(items):
         offset = 0
-    chunk = items[offset : offset + size]
+    return page_of(items[offset : offset + size], request, offset=offset, total=len(items), size=size)
+
+
+def page_of(
+    chunk: Sequence[T], request: Request, *, offset: int, total: int, size: int = PAGE_SIZE
+) -> Page[T]:
+    """A page that was read on its own (``LIMIT``/``OFFSET`` in SQL) out of ``total`` items."""
     more = None
-    if offset + size < len(items):
+    if offset + size < total:
         more = Button(
-            label=f"More ({len(items) - offset - size} left)",
+            label=f"More ({total - offset - size} left)",
             action=MORE_ACTION,
             payload={"command": request.command, "args": request.arg_text, "offset": offset + size},
         )
-    return Page(items=chunk, offset=offset, total=len(items), more=more)
+    return Page(items=chunk, offset=offset, total=total, more=more)

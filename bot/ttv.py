@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.format import plural
@@ -173,12 +173,12 @@ async def read_ttv_facts(
 ) -> list[TtvFacts]:
     """The TTV facts of every account in one query (or of one account, or of those that reached
     first value only)."""
-    first = (
-        select(Milestone.account_id, func.min(Milestone.completed_at).label("completed_at"))
-        .where(Milestone.kind == MilestoneKind.FIRST_VALUE.value, Milestone.completed_at.is_not(None))
-        .group_by(Milestone.account_id)
-        .subquery()
+    first_value = select(Milestone.account_id, func.min(Milestone.completed_at).label("completed_at")).where(
+        Milestone.kind == MilestoneKind.FIRST_VALUE.value, Milestone.completed_at.is_not(None)
     )
+    if account_id is not None:  # else the grouping runs over every account's milestones first
+        first_value = first_value.where(Milestone.account_id == account_id)
+    first = first_value.group_by(Milestone.account_id).subquery()
     stmt = select(
         Account.id,
         Account.name,
@@ -243,5 +243,25 @@ async def account_ttv(session: AsyncSession, account_id: int, today: date) -> Tt
     own = await read_ttv_facts(session, account_id=account_id)
     if not own:
         return None
-    reached = await read_ttv_facts(session, reached_only=True)
-    return ttv_view(own[0], ttv_report(reached, today), today)
+    return ttv_view(own[0], ttv_report(await _reached_facts(session), today), today)
+
+
+# Reading every account's first value for each card cost about 70 ms at 20,000 accounts. The facts
+# behind the medians are kept per database and read again only when the first-value milestones change
+# (their count or latest completion: one small aggregate).
+_reached_cache: dict[str, tuple[tuple[int, object], list[TtvFacts]]] = {}
+
+
+async def _reached_facts(session: AsyncSession) -> list[TtvFacts]:
+    done = and_(Milestone.kind == MilestoneKind.FIRST_VALUE.value, Milestone.completed_at.is_not(None))
+    count, latest = (
+        await session.execute(select(func.count(), func.max(Milestone.completed_at)).where(done))
+    ).one()
+    version = (int(count), latest)
+    key = repr(session.get_bind().engine.url)
+    cached = _reached_cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    facts = await read_ttv_facts(session, reached_only=True)
+    _reached_cache[key] = (version, facts)
+    return facts

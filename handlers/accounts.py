@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -24,7 +25,7 @@ from bot.health_service import AccountHealth, latest_health
 from bot.lookup import LookupResult
 from bot.outcome_service import account_plan
 from bot.outcomes import OutcomeState
-from bot.paging import paginate
+from bot.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
 from bot.plan_text import highlight_line, plan_highlights
 from bot.registry import Registry
 from bot.sentiment import Tone, ToneSummary, recent_tone
@@ -299,8 +300,10 @@ def list_reply(
     today: date,
     *,
     extra_context: tuple[str, ...] = (),
+    page: Page[tuple[AccountRow, AccountHealth | None]] | None = None,
 ) -> Reply:
-    page = paginate(items, request)
+    """``items`` paged here, or ``page`` when the caller read only that page."""
+    page = page or paginate(items, request)
     blocks: list[Block] = [Header(title)]
     blocks.append(Text("\n".join(list_line(a, h, today) for a, h in page.items)))
     blocks.append(Context((page.caption, *extra_context)))
@@ -331,26 +334,57 @@ async def risk_command(ctx: BotContext, request: Request) -> Response:
                 blocks=(Text("No health has been computed yet."),),
                 shared=request.share,
             )
-        ids = await queries.at_risk_account_ids(
-            session, day, fall_points=RISK_FALL_POINTS, fall_days=RISK_FALL_DAYS, segment=segment
+        # One page from SQL, with the whole list's count and ARR: at 20,000 accounts the list can
+        # hold thousands, and scoring them all to show ten took over a second.
+        page = await _first_page_or(
+            request,
+            lambda offset: queries.at_risk_page(
+                session,
+                day,
+                fall_points=RISK_FALL_POINTS,
+                fall_days=RISK_FALL_DAYS,
+                segment=segment,
+                offset=offset,
+                limit=PAGE_SIZE,
+            ),
         )
-        accounts = await queries.accounts_by_ids(session, ids)
     scope = f" in {segment}" if segment else ""
-    if not ids:
+    if not page.total:
         text = f"No red or falling accounts{scope}. 🎉"
         return Reply(summary=text, blocks=(Text(text),), shared=request.share)
+    ids = [a.id for a in page.rows]
     health = await latest_health(ctx.db, ids, day, model=ctx.health_model, compute_missing=False)
-    items = sorted(((accounts[i], health.get(i)) for i in ids if i in accounts), key=worst_first)
-    at_risk = sum((a.arr or Decimal(0) for a, _ in items), Decimal(0))
+    items = [(a, health.get(a.id)) for a in page.rows]
     return list_reply(
         request,
-        f"At risk{scope}: {plural(len(items), 'account')}, {money(at_risk)} ARR",
+        f"At risk{scope}: {plural(page.total, 'account')}, {money(page.arr)} ARR",
         items,
         today,
         extra_context=(
             f"Red, or down {RISK_FALL_POINTS:.0f}+ points in {RISK_FALL_DAYS} days; health of {day}",
         ),
+        page=page_of(items, request, offset=page.offset, total=page.total),
     )
+
+
+async def _first_page_or(
+    request: Request, read: Callable[[int], Awaitable[queries.AccountPage]]
+) -> OffsetPage:
+    """The page the request asks for; the first one when it asks past the end (a stale More button)."""
+    offset = offset_of(request)
+    page = await read(offset)
+    if offset and not page.rows:
+        offset = 0
+        page = await read(0)
+    return OffsetPage(page.rows, page.total, page.arr, offset)
+
+
+@dataclass(frozen=True, slots=True)
+class OffsetPage:
+    rows: list[AccountRow]
+    total: int
+    arr: Decimal
+    offset: int
 
 
 async def renewals_command(ctx: BotContext, request: Request) -> Response:
@@ -363,16 +397,19 @@ async def renewals_command(ctx: BotContext, request: Request) -> Response:
         if not 1 <= days <= 730:
             raise BadArguments("Give a number of days between 1 and 730.")
     today = ctx.today(request.actor)
+    end = today + timedelta(days=days)
     async with ctx.db.sessions() as session:
-        accounts = await queries.accounts_renewing(session, today, today + timedelta(days=days))
+        found = await _first_page_or(
+            request,
+            lambda offset: queries.renewals_page(session, today, end, offset=offset, limit=PAGE_SIZE),
+        )
         day = await queries.latest_snapshot_day(session, today) or today
-    if not accounts:
+    if not found.total:
         text = f"No renewals in the next {plural(days, 'day')}."
         return Reply(summary=text, blocks=(Text(text),), shared=request.share)
-    health = await latest_health(ctx.db, [a.id for a in accounts], day, model=ctx.health_model)
-    items = [(a, health.get(a.id)) for a in accounts]
-    total = sum((a.arr or Decimal(0) for a in accounts), Decimal(0))
-    page = paginate(items, request)
+    health = await latest_health(ctx.db, [a.id for a in found.rows], day, model=ctx.health_model)
+    items = [(a, health.get(a.id)) for a in found.rows]
+    page = page_of(items, request, offset=found.offset, total=found.total)
     lines = []
     for account, h in page.items:
         renew = account.renewal_date
@@ -383,9 +420,8 @@ async def renewals_command(ctx: BotContext, request: Request) -> Response:
             f"{band_mark(band)} **{account.name}** {score} · {money(account.arr)}"
             f" · {day_text(renew)} ({days_until_text(renew, today)}) · {account.owner_name or 'unassigned'}"
         )
-    title = (
-        f"Renewals in the next {plural(days, 'day')}: {plural(len(accounts), 'account')}, {money(total)} ARR"
-    )
+    counted = f"{plural(found.total, 'account')}, {money(found.arr)} ARR"
+    title = f"Renewals in the next {plural(days, 'day')}: {counted}"
     blocks: list[Block] = [Header(title), Text("\n".join(lines)), Context((page.caption,))]
     if page.more:
         blocks.append(Actions((page.more,)))

@@ -53,6 +53,7 @@ LOG_SHORTCUT = "log_followup_shortcut"
 FEEDBACK_SHORTCUT = "send_feedback_shortcut"
 NOT_ALLOWED_WORKSPACE = "Touchpoint is not enabled for this Slack workspace."
 NO_SECRET = "not-configured"  # Socket Mode needs no signing secret; Bolt wants a string anyway
+RESPONSE_URL_TIMEOUT_SECONDS = 30.0  # as slack_sdk's webhook client allows by default
 
 Listener = TypeVar("Listener", bound=Callable[..., Awaitable[None]])
 
@@ -81,6 +82,7 @@ class SlackAdapter:
         self.client = web_client(settings)
         self.identity = SlackIdentity(bot.context.db, self.client)
         self.in_flight = InFlight()
+        self._http: aiohttp.ClientSession | None = None
         secret = (
             settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else NO_SECRET
         )
@@ -106,6 +108,21 @@ class SlackAdapter:
     async def drain(self, seconds: float = 10.0) -> bool:
         """Wait for answers still being worked on after their acknowledgement (False after ``seconds``)."""
         return await self.in_flight.wait_idle(seconds)
+
+    async def close(self) -> None:
+        """Close the connections kept for response_url answers (after :meth:`drain`, on shutdown)."""
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def _response_url_session(self) -> aiohttp.ClientSession:
+        """One connection pool for every response_url answer: without it slack_sdk opens a session, and
+        a new connection, per answer (a few milliseconds each, on every command)."""
+        if self._http is None or self._http.closed:
+            self._http = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=RESPONSE_URL_TIMEOUT_SECONDS)
+            )
+        return self._http
 
     def _listener(self, listener: Listener) -> Listener:
         """``listener`` as Bolt runs it: counted while it works (see :meth:`drain`), and a failure after
@@ -380,7 +397,9 @@ class SlackAdapter:
     async def _respond(self, response_url: str, message: dict[str, Any]) -> bool:
         """Answer through a response_url, retrying 429 and 5xx as the Web API client does. False when
         Slack refused it (expired, used up) or could not be reached: the caller then posts instead."""
-        client = AsyncWebhookClient(url=response_url, retry_handlers=retry_handlers())
+        client = AsyncWebhookClient(
+            url=response_url, session=self._response_url_session(), retry_handlers=retry_handlers()
+        )
         try:
             result = await client.send_dict(message)
         except (aiohttp.ClientError, TimeoutError) as error:
