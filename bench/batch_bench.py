@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 
-from bench.common import Figure, median
+from bench.common import BenchContext, Figure, median
 from bot.context import BotContext
 from bot.health_model import HealthModel
 from bot.health_service import recompute
@@ -70,21 +70,6 @@ IMPORT_METRICS = (
     "open_tickets",
     "escalations",
 )
-
-
-class DatasetInfo(Protocol):
-    today: date
-
-
-class BenchContext(Protocol):
-    """What bench/run.py hands every benchmark."""
-
-    url: str
-    backend: str
-    scale: float
-    runs: int
-    dataset: DatasetInfo
-    workdir: Path
 
 
 async def run(ctx: BenchContext) -> list[Figure]:

@@ -6,6 +6,11 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench.dataset import DatasetInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +42,19 @@ def percentile(values: Sequence[float], pct: float) -> float:
         raise ValueError("no values")
     rank = max(1, min(len(ordered), math.ceil(pct / 100 * len(ordered))))
     return ordered[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class BenchContext:
+    """What every benchmark's ``run(ctx)`` gets: a database holding the portfolio, and the options.
+
+    ``url`` is a SQLAlchemy URL (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``); a
+    benchmark may change the data (the next one still sees the same portfolio, give or take its writes).
+    """
+
+    url: str
+    backend: str
+    scale: float
+    runs: int
+    dataset: DatasetInfo
+    workdir: Path

@@ -24,13 +24,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import delete, func, select
 
 from adapters.slack.sender import SlackSender
-from bench.common import Figure, median
+from bench.common import BenchContext, Figure, median
 from bot.delivery import DeliveryWorker
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.settings import Settings
@@ -47,15 +47,6 @@ SLACK_MARGIN = 1.10  # the target: within 10% of what the limits allow
 PURPOSE = "bench"
 # One run at full scale takes over three minutes; below this many expected seconds, do ctx.runs runs.
 REPEAT_BELOW_SECONDS = 60.0
-
-
-class BenchContext(Protocol):
-    """What bench/run.py hands every benchmark."""
-
-    url: str
-    backend: str
-    scale: float
-    runs: int
 
 
 # ------------------------------------------------------------------------------------ the fake Slack

@@ -37,7 +37,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -47,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench.*`` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import Figure, median, percentile  # noqa: E402
+from bench.common import BenchContext, Figure, median, percentile  # noqa: E402
 from bench.dataset import DatasetInfo  # noqa: E402
 
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
@@ -73,15 +73,6 @@ ANSWER_TIMEOUT_SECONDS = 30.0
 START_TIMEOUT_SECONDS = 90.0
 COMMANDS = ("account", "my", "risk", "renewals")
 FAILED_ANSWERS = ("Something went wrong", "not registered", "I don't know the command")
-
-
-class BenchContext(Protocol):
-    url: str
-    backend: str
-    scale: float
-    runs: int
-    dataset: DatasetInfo
-    workdir: Path
 
 
 # ----------------------------------------------------------------------------------- signed requests

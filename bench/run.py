@@ -25,7 +25,6 @@ import tempfile
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
@@ -35,29 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script: make ``bench.*`` importable
     sys.path.insert(0, str(ROOT))
 
-from bench.common import Figure  # noqa: E402
-from bench.dataset import POSTGRES_ADMIN_URL, DatasetInfo, bench_database, build_dataset  # noqa: E402
+from bench.common import BenchContext, Figure  # noqa: E402
+from bench.dataset import POSTGRES_ADMIN_URL, bench_database, build_dataset  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.md"
 BACKENDS = ("sqlite", "postgresql")
 NO_TARGET = "-"
-
-
-@dataclass(frozen=True, slots=True)
-class BenchContext:
-    """What every benchmark's ``run(ctx)`` gets: a database holding the portfolio, and the options.
-
-    ``url`` is a SQLAlchemy URL (``sqlite+aiosqlite:///...`` or ``postgresql+asyncpg://...``); a
-    benchmark may change the data (the next one still sees the same portfolio, give or take its writes).
-    """
-
-    url: str
-    backend: str
-    scale: float
-    runs: int
-    dataset: DatasetInfo
-    workdir: Path
 
 
 Runner = Callable[[BenchContext], Awaitable[list[Figure]]]
