@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, update
@@ -47,14 +48,14 @@ log = get_logger("touchpoint.scheduler")
 BATCH_WINDOW_SECONDS = 0.2
 
 
+@dataclass(frozen=True, slots=True)
 class _Planned:
     """One subscription of the batch that needs building: where it goes and under which key."""
 
-    def __init__(self, subscription: DigestSubscription, period: str, key: str, address: Address) -> None:
-        self.subscription = subscription
-        self.period = period
-        self.key = key
-        self.address = address
+    subscription: DigestSubscription
+    period: str
+    key: str
+    address: Address
 
 
 async def run_digests(
