@@ -184,25 +184,52 @@ async def recompute_figures(ctx: BenchContext) -> list[Figure]:
     seconds = median([r[0] for r in results])
     peak = max(r[1] for r in results)
     accounts = results[0][2]
-    target = RECOMPUTE_TARGET_SECONDS[ctx.backend]
+    return _time_and_peak(
+        ctx.backend,
+        f"Health recompute: {accounts:,} accounts",
+        seconds,
+        RECOMPUTE_TARGET_SECONDS[ctx.backend],
+        f"{accounts / seconds:,.0f} accounts/s",
+        "Health recompute: peak memory",
+        peak,
+        RECOMPUTE_TARGET_MB,
+        "largest of the runs, whole process",
+        runs=len(results),
+    )
+
+
+def _time_and_peak(
+    backend: str,
+    name: str,
+    seconds: float,
+    target_seconds: float,
+    note: str,
+    memory_name: str,
+    peak: float,
+    target_mb: float,
+    memory_note: str,
+    *,
+    runs: int,
+) -> list[Figure]:
+    """The two figures of work run in a subprocess: its median time and its largest peak memory."""
     return [
         Figure(
-            name=f"Health recompute: {accounts:,} accounts",
-            backend=ctx.backend,
-            target=f"< {target:.0f} s",
+            name=name,
+            backend=backend,
+            target=f"< {target_seconds:.0f} s",
             measured=f"{seconds:.1f} s",
-            passed=seconds < target,
-            runs=len(results),
-            note=f"{accounts / seconds:,.0f} accounts/s",
+            passed=seconds < target_seconds,
+            runs=runs,
+            note=note,
         ),
         Figure(
-            name="Health recompute: peak memory",
-            backend=ctx.backend,
-            target=f"< {RECOMPUTE_TARGET_MB} MB",
+            name=memory_name,
+            backend=backend,
+            target=f"< {target_mb:.0f} MB",
             measured=_mb(peak),
-            passed=peak < RECOMPUTE_TARGET_MB * MB,
-            runs=len(results),
-            note="largest of the runs, whole process",
+            passed=peak < target_mb * MB,
+            runs=runs,
+            note=memory_note,
         ),
     ]
 
@@ -400,27 +427,18 @@ async def import_figures(ctx: BenchContext) -> list[Figure]:
         await db.dispose()
     seconds = median([r[0] for r in results])
     peak = max(r[1] for r in results)
-    target = IMPORT_TARGET_SECONDS
-    return [
-        Figure(
-            name=f"Import: {rows:,} usage rows from CSV",
-            backend=ctx.backend,
-            target=f"< {target:.0f} s",
-            measured=f"{seconds:.1f} s",
-            passed=seconds < target,
-            runs=len(results),
-            note=f"{rows / seconds:,.0f} rows/s, process start included",
-        ),
-        Figure(
-            name="Import: peak memory",
-            backend=ctx.backend,
-            target=f"< {IMPORT_TARGET_MB} MB",
-            measured=_mb(peak),
-            passed=peak < IMPORT_TARGET_MB * MB,
-            runs=len(results),
-            note="largest of the runs",
-        ),
-    ]
+    return _time_and_peak(
+        ctx.backend,
+        f"Import: {rows:,} usage rows from CSV",
+        seconds,
+        IMPORT_TARGET_SECONDS,
+        f"{rows / seconds:,.0f} rows/s, process start included",
+        "Import: peak memory",
+        peak,
+        IMPORT_TARGET_MB,
+        "largest of the runs",
+        runs=len(results),
+    )
 
 
 # --------------------------------------------------------------------------------------- by hand

@@ -89,11 +89,12 @@ def payload_int(request: Request, key: str) -> int:
     return value
 
 
-def choice_reply(found: LookupResult) -> Reply:
-    """Several close matches become buttons; none gives the nearest names."""
+def choice_reply(found: LookupResult, action: str = OPEN_ACTION) -> Reply:
+    """Several close matches become buttons running ``action`` for their account (default: the card);
+    none gives the nearest names."""
     if found.candidates:
         buttons = tuple(
-            Button(label=truncate(ref.name, 75), action=OPEN_ACTION, payload={"account_id": ref.id})
+            Button(label=truncate(ref.name, 75), action=action, payload={"account_id": ref.id})
             for ref in found.candidates
         )
         text = f"Several accounts match “{found.query}”. Which one?"

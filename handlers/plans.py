@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 
 from sqlalchemy import func, select
@@ -22,7 +21,6 @@ from bot.context import BotContext
 from bot.errors import BadArguments, NotFound
 from bot.feedback import channel_address
 from bot.format import plural, truncate
-from bot.lookup import LookupResult
 from bot.outcome_service import account_plan, value_now
 from bot.outcomes import METRICS, OutcomeState
 from bot.plan_text import PROGRESS_LABEL, outcome_text
@@ -95,23 +93,10 @@ async def plan_command(ctx: BotContext, request: Request) -> Response:
         raise BadArguments("Which account? Try `plan acme`, or `plan acme add` to add an outcome.")
     found = await ctx.accounts.find(" ".join(args))
     if found.match is None:
-        return _choices(found, OPEN_FORM if adding else OPEN_PLAN)
+        return choice_reply(found, OPEN_FORM if adding else OPEN_PLAN)
     if adding:
         return await _form_for(ctx, request, found.match.id)
     return await plan_card(ctx, request, found.match.id)
-
-
-def _choices(found: LookupResult, action: str) -> Reply:
-    """The account choices of :func:`choice_reply`, each opening ``action`` (the plan, or the form) for
-    its account rather than the account card."""
-    reply = choice_reply(found)
-    blocks = tuple(
-        Actions(tuple(replace(b, action=action) for b in block.buttons))
-        if isinstance(block, Actions)
-        else block
-        for block in reply.blocks
-    )
-    return Reply(summary=reply.summary, blocks=blocks)
 
 
 def _outcome_id(text: str) -> int:
