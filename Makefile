@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_AS ?= maya.chen@example.com
 
-.PHONY: demo test lint fmt bench clean install install-dev
+.PHONY: demo test test-clock lint fmt bench clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,19 @@ demo: $(VENV)/.installed
 ## make test: the whole suite (PostgreSQL tests too when TOUCHPOINT_TEST_DATABASE_URL is set).
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Moments that catch a test which passes only on the day it was written: a day last year, a day next
+# year, a leap day, the March and October/November DST changes in Europe and the US, and New Year's Eve.
+CLOCK_MOMENTS ?= 2025-06-16T09:00:00+00:00 2027-12-06T15:00:00+00:00 2028-02-29T12:00:00+00:00 \
+	2027-03-14T07:30:00+00:00 2027-03-28T01:30:00+00:00 2027-10-31T00:30:00+00:00 \
+	2027-11-07T06:30:00+00:00 2026-12-31T23:30:00+00:00
+
+## make test-clock: the suite again with the wall clock moved to each of CLOCK_MOMENTS.
+test-clock: $(VENV)/.installed-dev
+	@for moment in $(CLOCK_MOMENTS); do \
+		echo "== wall clock at $$moment"; \
+		$(BIN)/pytest -q -p no:cacheprovider --clock=$$moment $(PYTEST_ARGS) || exit 1; \
+	done
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,7 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.context import BotContext
@@ -115,14 +116,19 @@ class Scheduler:
 
     async def start(self, *, paused: bool = False) -> None:
         """Schedule every job and start; ``paused`` schedules without running anything (tests)."""
-        self._add(REFRESH_JOB, self._refresh, IntervalTrigger(seconds=REFRESH_EVERY.total_seconds()))
+        now = self.ctx.now()
+        self._add(
+            REFRESH_JOB,
+            self._refresh,
+            IntervalTrigger(seconds=REFRESH_EVERY.total_seconds(), start_date=now + REFRESH_EVERY),
+        )
         self._add(REMINDERS_JOB, self._reminders, CronTrigger(minute="*/15", timezone=UTC))
         self._add(HEALTH_JOB, self._health, CronTrigger(hour=2, minute=0, timezone=UTC))
         self._add(OUTCOMES_JOB, self._outcomes, CronTrigger(hour=2, minute=30, timezone=UTC))
         self._add(CLEANUP_JOB, self._cleanup, CronTrigger(hour=3, minute=30, timezone=UTC))
         self._add(ESCALATE_JOB, self._escalate, CronTrigger(minute="5,35", timezone=UTC))
         self._add(THEMES_JOB, self._themes, CronTrigger(minute="20,50", timezone=UTC))
-        self._add(CATCH_UP_JOB, self._catch_up, "date")
+        self._add(CATCH_UP_JOB, self._catch_up, DateTrigger())  # at once, by the wall clock
         await self.refresh_jobs()
         self.aps.start(paused=paused)
         self.ctx.subscriptions_changed = self.refresh_soon
@@ -137,12 +143,24 @@ class Scheduler:
 
     def refresh_soon(self) -> None:
         if self.aps.running:
-            self.aps.modify_job(REFRESH_JOB, next_run_time=datetime.now(UTC))
+            self.aps.modify_job(REFRESH_JOB, next_run_time=self.ctx.now())
 
     # ------------------------------------------------------------------------------------- jobs
 
     def _add(self, job_id: str, work: Work, trigger: Any, **options: Any) -> None:
-        self.aps.add_job(self._run, trigger, args=[job_id, work], id=job_id, replace_existing=True, **options)
+        """Add or replace a job; its first run is computed from the context's clock (APScheduler would
+        read the wall clock), so the schedule follows the same "now" as everything else."""
+        first = trigger.get_next_fire_time(None, self.ctx.now())
+        if first is not None:
+            options["next_run_time"] = first
+        self.aps.add_job(
+            self._run,
+            trigger,
+            args=[job_id, work],
+            id=job_id,
+            replace_existing=True,
+            **options,
+        )
 
     async def _run(self, job_id: str, work: Work) -> str:
         """Run one job; every line it logs carries ``job`` and a ``run_id``. Returns the outcome

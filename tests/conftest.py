@@ -1,5 +1,9 @@
 """Shared fixtures: a migrated, empty database per test, on SQLite always and on PostgreSQL when
 ``TOUCHPOINT_TEST_DATABASE_URL`` names a server (each run creates and drops its own database there).
+
+``--clock=2028-02-29T12:00:00+00:00`` (or ``TOUCHPOINT_TEST_CLOCK``) runs the whole suite with the wall
+clock moved to that moment (it keeps ticking): a test that passes only on the day it was written fails
+there. ``make test-clock`` runs the suite at the dates that catch such tests (see ``tests/clock_dates.py``).
 """
 
 from __future__ import annotations
@@ -9,9 +13,11 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -20,6 +26,35 @@ from storage.migrate import upgrade
 from storage.models import Base
 
 PG_ENV = "TOUCHPOINT_TEST_DATABASE_URL"
+CLOCK_ENV = "TOUCHPOINT_TEST_CLOCK"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock",
+        default=os.environ.get(CLOCK_ENV) or None,
+        help="run with the wall clock moved to this ISO moment (with a zone), e.g. 2028-02-29T12:00:00+00:00",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    moment = config.getoption("--clock")
+    if not moment:
+        return
+    try:
+        destination = datetime.fromisoformat(moment)
+    except ValueError:
+        raise pytest.UsageError(f"--clock: {moment!r} is not an ISO date and time") from None
+    if destination.tzinfo is None:
+        raise pytest.UsageError(f"--clock: {moment!r} needs a time zone offset, e.g. +00:00")
+    traveller = time_machine.travel(destination, tick=True)
+    traveller.start()
+    config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moment = config.getoption("--clock")
+    return f"wall clock moved to {moment}" if moment else None
 
 
 def _async_pg_url(raw: str) -> str:
