@@ -21,12 +21,12 @@ from sqlalchemy import select
 from adapters.api import add_ingest_routes
 from adapters.observability import Observability
 from adapters.web import build_web_app, serve
-from bot.app import build_bot
 from bot.delivery import DeliveryWorker, Sender
 from bot.log import get_logger
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.settings import Settings
 from bot.types import Address, Context, Platform, Reply, Text
+from handlers import build_bot
 from scheduler.recipients import TEAMS_PERSON_PREFIX
 from storage import outbox
 from storage.db import Database

@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from bench.common import BenchContext, Figure, median
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.health_model import HealthModel
 from bot.health_service import recompute
 from bot.settings import Settings
@@ -451,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:2] == ["child", "touchpoint"]:
         _record_peak_at_exit()
-        from bot.cli import app
+        from adapters.cli.main import app
 
         sys.argv = ["touchpoint", *args[2:]]
         app()

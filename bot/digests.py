@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.charts import stacked_bars_png
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.format import (
     band_mark,
     day_text,

@@ -1,10 +1,33 @@
-"""What the bot does, one module per area. Each module's ``register(registry)`` adds its commands."""
+"""What the bot does: one module per area (accounts, follow-ups, milestones, feedback, plans, digests,
+time to value, paging, home). Each module's ``register(registry)`` adds its commands and buttons;
+:func:`build_bot` puts the core and every handler together, ready for any adapter to call.
+"""
 
-from bot.registry import Registry
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.core.context import BotContext
+from bot.core.dispatch import Bot
+from bot.core.registry import Registry
+from bot.settings import Settings
 from handlers import accounts, digests, feedback, followups, home, milestones, paging, plans, ttv
+from storage.db import Database
 
 
 def register_all(registry: Registry) -> None:
     """Every command and action Touchpoint answers."""
     for module in (accounts, followups, milestones, home, paging, digests, feedback, plans, ttv):
         module.register(registry)
+
+
+def build_bot(db: Database, settings: Settings, *, clock: Callable[[], datetime] | None = None) -> Bot:
+    registry = Registry()
+    register_all(registry)
+    context = (
+        BotContext(db=db, settings=settings)
+        if clock is None
+        else BotContext(db=db, settings=settings, clock=clock)
+    )
+    return Bot(context, registry)

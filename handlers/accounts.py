@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.lookup import LookupResult
+from bot.core.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
+from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
 from bot.format import (
     arr_trend_text,
@@ -22,12 +25,9 @@ from bot.format import (
     truncate,
 )
 from bot.health_service import AccountHealth, latest_health
-from bot.lookup import LookupResult
 from bot.outcome_service import account_plan
 from bot.outcomes import OutcomeState
-from bot.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
 from bot.plan_text import highlight_line, plan_highlights
-from bot.registry import Registry
 from bot.sentiment import Tone, ToneSummary, recent_tone
 from bot.ttv import account_ttv
 from bot.types import Actions, Block, Button, Context, Divider, Fields, Header, Reply, Request, Response, Text

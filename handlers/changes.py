@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.permissions import require_change_account
 from bot.errors import NotFound
-from bot.permissions import require_change_account
 from bot.types import Actor
 from storage import audit, queries
 from storage.queries import AccountRow

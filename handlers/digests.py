@@ -16,10 +16,10 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import digests as content  # a module import: bot.digests reuses these handlers' buttons
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.permissions import can_manage_settings
+from bot.core.registry import Registry
 from bot.errors import BadArguments, NotAllowed, NotFound
-from bot.permissions import can_manage_settings
-from bot.registry import Registry
 from bot.types import Actor, Block, Context, Image, Reply, Request, Response, Text
 from handlers.changes import audit_change
 from storage.models import Account, DigestCadence, DigestScope, DigestSubscription, Person, Role

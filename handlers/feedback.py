@@ -11,12 +11,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from bot import feedback as service
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.lookup import AccountRef
+from bot.core.paging import paginate
+from bot.core.registry import Registry
 from bot.errors import BadArguments, NotAllowed, NotFound
 from bot.format import plural, truncate
-from bot.lookup import AccountRef
-from bot.paging import paginate
-from bot.registry import Registry
 from bot.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, strongly_negative_marker
 from bot.types import (
     Actions,

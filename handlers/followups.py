@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
 from bot.format import day_text, days_until_text, plural, truncate
 from bot.health_service import recompute_accounts
-from bot.registry import Registry
 from bot.types import (
     Button,
     Form,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from bot.paging import paginate
+from bot.core.paging import paginate
 from bot.types import Actions, Block, Button, Context, Header, Reply, Request, Text
 
 T = TypeVar("T")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.grammar import parse
+from bot.core.paging import MORE_ACTION
+from bot.core.registry import Registry
 from bot.errors import BadArguments
-from bot.grammar import parse
-from bot.paging import MORE_ACTION
-from bot.registry import Registry
 from bot.types import Request, RequestKind, Response
 
 

@@ -17,14 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import demonstrate
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
 from bot.feedback import channel_address
 from bot.format import plural, truncate
 from bot.outcome_service import account_plan, value_now
 from bot.outcomes import METRICS, OutcomeState
 from bot.plan_text import PROGRESS_LABEL, outcome_text
-from bot.registry import Registry
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import (
     Actions,

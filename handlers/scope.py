@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.types import Actor
 from storage.models import Person, Role
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.paging import paginate
+from bot.core.registry import Registry
 from bot.errors import BadArguments
 from bot.format import plural, truncate
-from bot.paging import paginate
-from bot.registry import Registry
 from bot.ttv import (
     MIN_SEGMENT_ACCOUNTS,
     Benchmark,

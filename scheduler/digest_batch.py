@@ -20,7 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.digests import Digest, build_csm_digests, build_digest, digest_today, previous_digest_day
 from bot.log import get_logger
 from bot.serialize import address_to_dict

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, update
 
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.digests import build_digest
 from bot.health_service import recompute
 from bot.log import get_logger

@@ -31,7 +31,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.feedback_config import load_feedback_config
 from bot.log import get_logger
 from bot.metrics import Metrics

@@ -15,10 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import build_bot
-from bot.core import Bot
-from bot.grammar import parse
-from bot.identity import find_by_email
+from bot.core.dispatch import Bot
+from bot.core.grammar import parse
+from bot.core.identity import find_by_email
 from bot.settings import Settings
 from bot.types import (
     Actions,
@@ -37,6 +36,7 @@ from bot.types import (
     Response,
     Text,
 )
+from handlers import build_bot
 from storage.db import Database
 from storage.models import (
     Account,

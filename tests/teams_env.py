@@ -23,9 +23,9 @@ from aiohttp.test_utils import TestServer
 from adapters.teams.app import TeamsAdapter
 from adapters.teams.delivery import RateLimiter, RetryPolicy, Sender
 from adapters.web import TEAMS_PATH, build_web_app
-from bot.app import build_bot
-from bot.core import Bot
+from bot.core.dispatch import Bot
 from bot.settings import Settings
+from handlers import build_bot
 from storage.db import Database
 from tests.adaptivecards import card_problems, message_problems
 from tests.factories import NOW

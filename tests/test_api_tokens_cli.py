@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.cli import app
+from adapters.cli.main import app
 from bot.settings import get_settings
 from storage.api_tokens import hash_secret
 from storage.db import Database

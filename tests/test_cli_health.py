@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from bot.cli_health import health_app
+from adapters.cli.health import health_app
 from bot.settings import get_settings
 from storage.db import Database
 from storage.models import Account, HealthSnapshot

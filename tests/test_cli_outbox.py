@@ -14,7 +14,7 @@ import typer
 from sqlalchemy import select, update
 from typer.testing import CliRunner, Result
 
-from bot.cli_outbox import digest_app, outbox_app
+from adapters.cli.outbox import digest_app, outbox_app
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.settings import get_settings
 from bot.types import Address, Platform, Reply

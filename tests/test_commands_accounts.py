@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import update
 
-from bot.app import build_bot
-from bot.core import Bot
+from bot.core.dispatch import Bot
 from bot.types import Actor, Payload, Reply
+from handlers import build_bot
 from storage.db import Database
 from storage.models import Account, ArrChange, Milestone, Outcome, SurveyResponse, UsageMetric
 from tests.factories import (

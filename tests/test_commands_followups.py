@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from bot.core import Bot
+from bot.core.dispatch import Bot
 from bot.types import Actor, Form, InputKind, JSONScalar, Payload, Reply
 from storage.db import Database
 from storage.models import AuditEvent, FollowUp

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from bot.core import Bot
+from bot.core.dispatch import Bot
 from bot.types import Actor, Reply
 from storage.db import Database
 from storage.models import Milestone

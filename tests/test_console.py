@@ -19,7 +19,6 @@ import adapters.console.main as console_main
 from adapters.console.main import run_console
 from adapters.console.render import render_plain, render_rich
 from adapters.console.session import ConsoleSession
-from bot.app import build_bot
 from bot.format import day_text
 from bot.types import (
     Actions,
@@ -36,6 +35,7 @@ from bot.types import (
     Reply,
     Text,
 )
+from handlers import build_bot
 from storage.db import Database
 from storage.demo import DEMO_CSM_EMAIL
 from storage.models import FollowUp, Milestone

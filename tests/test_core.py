@@ -16,12 +16,12 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from bot.context import BotContext
-from bot.core import Bot
+from bot.core.context import BotContext
+from bot.core.dispatch import Bot
+from bot.core.paging import MORE_ACTION, PAGE_SIZE, paginate
+from bot.core.registry import Registry
 from bot.errors import NotAllowed, new_reference
 from bot.log import configure
-from bot.paging import MORE_ACTION, PAGE_SIZE, paginate
-from bot.registry import Registry
 from bot.types import Actor, Platform, Reply, Request, RequestKind, Response, Text
 from handlers import accounts
 from storage.db import Database

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, update
 
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.digests import build_digest
 from bot.serialize import reply_to_dict
 from scheduler.digest_batch import DigestBatcher, run_digests

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.charts import PNG_SIGNATURE, png_size, stacked_bars_png
-from bot.context import BotContext
-from bot.core import Bot
+from bot.core.context import BotContext
+from bot.core.dispatch import Bot
 from bot.digests import (
     CHART_NAME,
     CHART_URL,

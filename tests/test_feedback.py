@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, update
 
 from bot import feedback as service
-from bot.app import build_bot
-from bot.core import Bot
+from bot.core.dispatch import Bot
 from bot.errors import NotAllowed
 from bot.types import Actor
+from handlers import build_bot
 from storage.db import Database
 from storage.models import FeedbackItem, FeedbackTransition, OutboxMessage, Person
 from tests.factories import (

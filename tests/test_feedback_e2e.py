@@ -26,9 +26,9 @@ from adapters.slack.app import FEEDBACK_SHORTCUT, SlackAdapter
 from adapters.teams.app import TeamsAdapter
 from adapters.teams.delivery import RateLimiter, RetryPolicy, Sender
 from adapters.web import SLACK_PATH, TEAMS_PATH, build_web_app
-from bot.app import build_bot
 from bot.delivery import DeliveryWorker
 from bot.settings import Settings
+from handlers import build_bot
 from storage.db import Database
 from storage.models import FeedbackItem, FeedbackTransition, Person
 from tests import blockkit

@@ -394,7 +394,7 @@ async def test_promoters_older_than_90_days_are_not_advocates(db: Database) -> N
 
 
 async def test_the_acknowledge_all_button_is_for_cx_managers_and_admins(db: Database) -> None:
-    from bot.identity import find_by_email
+    from bot.core.identity import find_by_email
     from bot.types import Platform
     from tests.factories import action
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.grammar import ALIASES, ParsedCommand, parse, strip_wrapping
-from bot.registry import Registry
+from bot.core.grammar import ALIASES, ParsedCommand, parse, strip_wrapping
+from bot.core.registry import Registry
 from handlers import register_all
 
 ACCOUNT_ACME = ParsedCommand(command="account", args=("acme",), share=False, text="account acme")

@@ -12,7 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
-from bot.cli_import import ImportKind, _progress_bar, import_command
+from adapters.cli.imports import ImportKind, _progress_bar, import_command
 from bot.settings import get_settings
 from storage.importer import KINDS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, update
 
+from bot.core.lookup import AccountIndex, AccountRef, LookupResult
 from bot.errors import BadArguments
-from bot.lookup import AccountIndex, AccountRef, LookupResult
 from storage.db import Database
 from storage.models import Account
 from storage.names import name_key

@@ -3,7 +3,7 @@ backend, and typos among many names that share words."""
 
 from __future__ import annotations
 
-from bot.lookup import MAX_CHOICES, AccountIndex
+from bot.core.lookup import MAX_CHOICES, AccountIndex
 from storage.db import Database
 from tests.factories import add_account, add_person
 

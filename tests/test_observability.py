@@ -23,11 +23,11 @@ from adapters import runtime
 from adapters.observability import REQUEST_ID_HEADER, Observability
 from adapters.web import build_web_app
 from bot import log as bot_log
-from bot.app import build_bot
 from bot.delivery import DeliveryError, DeliveryWorker
 from bot.metrics import Metrics
 from bot.settings import Settings
 from bot.types import Address, Platform, Reply
+from handlers import build_bot
 from scheduler.runner import CLEANUP_JOB, Scheduler
 from storage import outbox
 from storage.db import Database

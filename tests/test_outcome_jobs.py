@@ -15,8 +15,8 @@ import typer
 from sqlalchemy import select, update
 from typer.testing import CliRunner
 
-from bot.cli_outcomes import outcomes_app
-from bot.context import BotContext
+from adapters.cli.outcomes import outcomes_app
+from bot.core.context import BotContext
 from bot.settings import get_settings
 from scheduler.outcome_jobs import OutcomeCheck, check_outcomes
 from scheduler.runner import OUTCOMES_JOB, Scheduler

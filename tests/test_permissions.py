@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.core import Bot
-from bot.identity import find_by_email, find_by_platform_id, resolve
-from bot.permissions import can_change_account, can_manage_settings
+from bot.core.dispatch import Bot
+from bot.core.identity import find_by_email, find_by_platform_id, resolve
+from bot.core.permissions import can_change_account, can_manage_settings
 from bot.types import Actor, Form, Platform, Reply, Request, Response
 from storage.db import Database
 from storage.models import Account, FollowUp, Milestone, Person

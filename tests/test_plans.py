@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot.core import Bot
+from bot.core.dispatch import Bot
 from bot.outcomes import OutcomeInput, OutcomeState, Progress
 from bot.plan_text import plan_highlights, progress_bar
 from bot.serialize import reply_from_dict

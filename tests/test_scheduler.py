@@ -15,7 +15,7 @@ import time_machine
 from sqlalchemy import select, update
 from structlog.testing import capture_logs
 
-from bot.context import BotContext
+from bot.core.context import BotContext
 from bot.types import Image, Reply, Text
 from scheduler.jobs import (
     DigestOutcome,

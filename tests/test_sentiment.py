@@ -16,8 +16,8 @@ import typer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from adapters.cli.sentiment import backfill_sentiment, sentiment_app, summary
 from bot import feedback as service
-from bot.cli_sentiment import backfill_sentiment, sentiment_app, summary
 from bot.feedback_config import FeedbackConfigError, load_feedback_config
 from bot.sentiment import (
     STRONGLY_NEGATIVE,

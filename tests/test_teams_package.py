@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from adapters.cli.main import app
 from adapters.teams.package import build_manifest, build_package
-from bot.cli import app
 from tests.adaptivecards import node_package
 
 APP_ID = "6C1F3F0E-1D2B-4C5A-9E8F-0A1B2C3D4E5F"
@@ -176,7 +176,7 @@ def test_only_the_teams_adapter_imports_botbuilder() -> None:
 
 def test_the_cli_does_not_load_the_bot_framework_sdk() -> None:
     code = (
-        "import sys, bot.cli; "
+        "import sys, adapters.cli.main; "
         "print(sorted(m for m in sys.modules if m.startswith(('botbuilder', 'botframework'))))"
     )
     result = subprocess.run(

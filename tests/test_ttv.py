@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.core import Bot
+from bot.core.dispatch import Bot
 from bot.ttv import (
     Benchmark,
     TtvFacts,

@@ -11,10 +11,10 @@ from rich.markup import escape
 
 from adapters.console.render import render_plain, render_rich
 from adapters.console.session import ConsoleSession
-from bot.app import build_bot
-from bot.identity import find_by_email
+from bot.core.identity import find_by_email
 from bot.settings import Settings
 from bot.types import Form, Platform, Reply
+from handlers import build_bot
 from storage.db import Database
 
 WELCOME = "Touchpoint console. Type `help` for commands, a number to click a button, `quit` to leave."

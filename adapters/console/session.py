@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.core import Bot
-from bot.grammar import parse
+from bot.core.dispatch import Bot
+from bot.core.grammar import parse
 from bot.types import (
     Actor,
     Address,

@@ -38,9 +38,9 @@ from adapters.slack.render import (
     render_message,
     render_modal,
 )
-from bot.core import Bot, error_reply
+from bot.core.dispatch import Bot, error_reply
+from bot.core.grammar import parse
 from bot.errors import crash_message, new_reference
-from bot.grammar import parse
 from bot.log import get_logger
 from bot.settings import Settings
 from bot.types import Actions, Address, Form, Platform, Reply, Request, RequestKind, Response, Text

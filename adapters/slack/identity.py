@@ -14,7 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import identity
+from bot.core import identity
 from bot.log import get_logger
 from bot.types import Actor, Platform
 from storage.db import Database

@@ -68,10 +68,10 @@ from adapters.teams.render import (
     render_form,
     render_reply,
 )
-from bot.core import Bot, error_reply
+from bot.core.dispatch import Bot, error_reply
+from bot.core.grammar import parse
 from bot.errors import crash_message, new_reference
 from bot.format import truncate
-from bot.grammar import parse
 from bot.log import get_logger
 from bot.settings import Settings
 from bot.types import (

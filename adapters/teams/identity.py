@@ -14,7 +14,7 @@ from botbuilder.core import TurnContext
 from botbuilder.core.teams import TeamsInfo
 
 from adapters.teams.delivery import Sender, TeamsDeliveryError
-from bot import identity
+from bot.core import identity
 from bot.log import get_logger
 from bot.types import Actor, Platform
 from storage.db import Database

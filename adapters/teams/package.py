@@ -17,9 +17,9 @@ from typing import Annotated, Any
 
 import typer
 
+from adapters.cli.support import console, err_console, fail
 from adapters.teams.icons import ACCENT, color_icon, outline_icon
 from bot import __version__
-from bot.cli_support import console, err_console, fail
 from bot.format import truncate
 
 MANIFEST_VERSION = "1.17"
@@ -45,7 +45,7 @@ HOST = re.compile(r"^(\*\.)?([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$|^localhost$")
 
 def core_commands() -> list[tuple[str, str]]:
     """(title, description) for ``help`` and every command the core registers, in order."""
-    from bot.registry import Registry
+    from bot.core.registry import Registry
     from handlers import register_all
 
     registry = Registry()

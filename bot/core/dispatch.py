@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 
-from bot.context import BotContext
+from bot.core.context import BotContext
+from bot.core.permissions import require_registered
+from bot.core.registry import Registry
 from bot.errors import UserError, crash_message, new_reference
 from bot.log import get_logger
 from bot.metrics import UNKNOWN, Metrics
-from bot.permissions import require_registered
-from bot.registry import Registry
 from bot.types import Context, Reply, Request, RequestKind, Response, Text
 
 log = get_logger("touchpoint.core")

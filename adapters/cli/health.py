@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
 
-from bot.cli_support import console, fail, open_database, run, today
+from adapters.cli.support import console, fail, open_database, run, today
 from bot.health_model import HealthConfigError, HealthModel, load_health_model
 from bot.health_service import AccountHealth, account_breakdown, recompute, recompute_range
 from storage.db import Database

@@ -18,7 +18,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from sqlalchemy import ColumnElement, func, select, update
 
-from bot.cli_support import console, err_console, open_database, run
+from adapters.cli.support import console, err_console, open_database, run
 from bot.sentiment import score
 from storage.db import Database
 from storage.models import FeedbackItem, SurveyResponse

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from bot.types import Request, Response
 
 if TYPE_CHECKING:
-    from bot.context import BotContext
+    from bot.core.context import BotContext
 
 Handler = Callable[["BotContext", Request], Awaitable[Response]]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Final
 
 import typer
 
-from bot.cli_support import console, fail, open_database, run, today
+from adapters.cli.support import console, fail, open_database, run, today
 from bot.health_service import recompute_range
 from storage.db import Database
 from storage.demo import (

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_support import console, fail, open_database, run
+from adapters.cli.support import console, fail, open_database, run
 from bot.settings import get_settings
 
 outbox_app = typer.Typer(help="Messages waiting to be sent.", no_args_is_help=True)
@@ -70,8 +70,8 @@ def digest_run_command(
     if not now:
         raise fail("Say --now to send this digest now; the scheduler sends it at its own time.")
     from adapters.runtime import build_senders
-    from bot.app import build_bot
     from bot.delivery import DeliveryWorker
+    from handlers import build_bot
     from scheduler.jobs import DigestOutcome, run_digest
 
     settings = get_settings()

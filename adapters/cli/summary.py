@@ -6,7 +6,7 @@ from datetime import date
 
 from rich.table import Table
 
-from bot.cli_support import console
+from adapters.cli.support import console
 from bot.format import band_mark, day_text, money, score_text
 from bot.portfolio import BAND_ORDER, portfolio_summary
 from storage.db import Database

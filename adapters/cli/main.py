@@ -6,15 +6,16 @@ from typing import Annotated
 
 import typer
 
+from adapters.cli.demo import demo_data_command
+from adapters.cli.health import health_app
+from adapters.cli.imports import import_command
+from adapters.cli.outbox import digest_app, outbox_app
+from adapters.cli.outcomes import outcomes_app
+from adapters.cli.sentiment import sentiment_app
+from adapters.cli.support import console, fail, open_database, run, today
+from adapters.cli.tokens import tokens_app
 from adapters.teams.package import teams_package_command
 from bot import __version__
-from bot.cli_demo import demo_data_command
-from bot.cli_health import health_app
-from bot.cli_import import import_command
-from bot.cli_outbox import digest_app, outbox_app
-from bot.cli_outcomes import outcomes_app
-from bot.cli_sentiment import sentiment_app
-from bot.cli_support import console, fail, open_database, run, today
 from bot.settings import get_settings
 
 app = typer.Typer(
@@ -81,7 +82,7 @@ def console_command(
 @app.command("summary")
 def summary_command() -> None:
     """Print a portfolio summary: accounts by health band, ARR by band, red accounts renewing soon."""
-    from bot.cli_summary import print_summary
+    from adapters.cli.summary import print_summary
 
     async def body() -> None:
         async with open_database() as db:
@@ -101,7 +102,6 @@ def serve_command(
     run(run_server(get_settings(), host=host, port=port))
 
 
-from bot.cli_tokens import tokens_app  # noqa: E402  (registered last, beside the commands above)
-
+# Registered last, so they come after the commands above in --help.
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(outcomes_app, name="outcomes")

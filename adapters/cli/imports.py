@@ -21,7 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
-from bot.cli_support import console, err_console, fail, open_database, run
+from adapters.cli.support import console, err_console, fail, open_database, run
 from bot.feedback import routing_from_settings
 from bot.settings import get_settings
 from scheduler.feedback_jobs import SURVEY_FRESH_DAYS, feedback_from_surveys

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_support import console, fail, open_database, run
+from adapters.cli.support import console, fail, open_database, run
 from storage.api_tokens import NewToken, TokenError, create_token, list_tokens, revoke_token
 from storage.importer import KINDS
 from storage.models import ApiToken

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from bot.cli_support import console, open_database, run, today
+from adapters.cli.support import console, open_database, run, today
 from bot.format import plural
 
 outcomes_app = typer.Typer(help="Success-plan outcomes.", no_args_is_help=True)
