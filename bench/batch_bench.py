@@ -36,8 +36,8 @@ from sqlalchemy import delete, func, select, update
 
 from bench.common import BenchContext, Figure, median
 from bot.core.context import BotContext
-from bot.health_model import HealthModel
-from bot.health_service import recompute
+from bot.health.model import HealthModel
+from bot.health.service import recompute
 from bot.settings import Settings
 from scheduler.digest_batch import run_digests
 from scheduler.jobs import DIGEST_PURPOSE, DigestOutcome

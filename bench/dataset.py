@@ -38,8 +38,8 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.health_model import HealthModel
-from bot.health_service import recompute
+from bot.health.model import HealthModel
+from bot.health.service import recompute
 from storage.db import Database, is_sqlite
 from storage.demo.vocabulary import (
     COMPANY_INDUSTRIES,

@@ -19,8 +19,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.format import day_text, plural
+from bot.health.measures import METRICS, Style
 from bot.log import get_logger
-from bot.outcomes import METRICS, Style
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Header, Reply, Text
 from scheduler.recipients import address_for

@@ -31,8 +31,8 @@ from bot.format import (
     signed_money,
     trend_arrow,
 )
-from bot.health_inputs import MAX_IDS_PER_QUERY
-from bot.health_service import AccountHealth, latest_health
+from bot.health.load import MAX_IDS_PER_QUERY
+from bot.health.service import AccountHealth, latest_health
 from bot.outcome_service import plans_for_accounts
 from bot.plan_text import Highlights, highlight_line, plan_highlights
 from bot.types import Actions, Block, Context, Header, Image, Reply, Text

@@ -12,8 +12,9 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.health_inputs import Accounts, load_inputs
-from bot.outcomes import OutcomeState, current_value, evaluate, plan_order
+from bot.health.load import Accounts, load_inputs
+from bot.health.measures import current_value
+from bot.health.outcomes import OutcomeState, evaluate, plan_order
 
 
 async def plans_for_accounts(

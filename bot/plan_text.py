@@ -10,7 +10,8 @@ from typing import NamedTuple
 
 from bot.demonstrate import metric_value
 from bot.format import day_text, days_until_text, truncate
-from bot.outcomes import METRICS, OutcomeState, Progress
+from bot.health.measures import METRICS
+from bot.health.outcomes import OutcomeState, Progress
 from storage.models import OutcomeStatus
 
 BAR_WIDTH = 10

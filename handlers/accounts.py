@@ -24,9 +24,9 @@ from bot.format import (
     trend_text,
     truncate,
 )
-from bot.health_service import AccountHealth, latest_health
+from bot.health.outcomes import OutcomeState
+from bot.health.service import AccountHealth, latest_health
 from bot.outcome_service import account_plan
-from bot.outcomes import OutcomeState
 from bot.plan_text import highlight_line, plan_highlights
 from bot.sentiment import Tone, ToneSummary, recent_tone
 from bot.ttv import account_ttv

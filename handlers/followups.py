@@ -10,7 +10,7 @@ from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
 from bot.format import day_text, days_until_text, plural, truncate
-from bot.health_service import recompute_accounts
+from bot.health.service import recompute_accounts
 from bot.types import (
     Button,
     Form,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.format import day_text
-from bot.health_service import latest_health
+from bot.health.service import latest_health
 from bot.types import Block, Context, Divider, Header, Reply, Request, Response, Text
 from handlers.accounts import list_line, worst_first
 from handlers.followups import follow_up_line

@@ -11,7 +11,7 @@ from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.errors import NotFound
 from bot.format import day_text, days_until_text, plural
-from bot.health_service import recompute_accounts
+from bot.health.service import recompute_accounts
 from bot.types import Reply, Request, Response, Text
 from handlers.accounts import choice_reply, payload_int
 from handlers.changes import account_for_change, audit_change

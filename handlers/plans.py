@@ -22,8 +22,9 @@ from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
 from bot.feedback import channel_address
 from bot.format import plural, truncate
+from bot.health.measures import METRICS
+from bot.health.outcomes import OutcomeState
 from bot.outcome_service import account_plan, value_now
-from bot.outcomes import METRICS, OutcomeState
 from bot.plan_text import PROGRESS_LABEL, outcome_text
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import (

@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from bot.format import day_text, days_until_text, money, score_text
-from bot.health_service import AccountHealth, latest_health
+from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Reply, Text

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 
 from bot.core.context import BotContext
 from bot.digests import build_digest
-from bot.health_service import recompute
+from bot.health.service import recompute
 from bot.log import get_logger
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Address, Platform, Reply

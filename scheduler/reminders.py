@@ -36,7 +36,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.format import band_mark, day_text, days_until_text, money, plural, score_text, trend_text, truncate
-from bot.health_service import AccountHealth, latest_health
+from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Reply, Text

@@ -27,8 +27,8 @@ from structlog.testing import capture_logs
 from adapters.slack.app import SlackAdapter
 from adapters.web import SLACK_PATH, build_web_app
 from bot.core.dispatch import Bot
-from bot.health_model import HealthModel
-from bot.health_service import recompute
+from bot.health.model import HealthModel
+from bot.health.service import recompute
 from bot.settings import Settings
 from handlers import build_bot
 from storage.db import Database

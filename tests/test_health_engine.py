@@ -9,18 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.health import (
+from bot.health.components import (
     COMPONENT_NAMES,
     COMPONENTS,
-    AccountInputs,
     ComponentScore,
-    MetricWindow,
-    MilestoneStatus,
-    band_for,
     ces,
-    compute_health,
     csat,
-    drivers,
     engagement_recency,
     feature_adoption,
     license_utilisation,
@@ -30,8 +24,9 @@ from bot.health import (
     support_load,
     usage_trend,
 )
-from bot.health_model import HealthConfigError, HealthModel, load_health_model
-from bot.outcomes import OutcomeInput
+from bot.health.engine import band_for, compute_health, drivers
+from bot.health.inputs import AccountInputs, MetricWindow, MilestoneStatus, OutcomeInput
+from bot.health.model import HealthConfigError, HealthModel, load_health_model
 from storage.models import Band
 
 DAY = date(2026, 3, 31)

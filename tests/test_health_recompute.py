@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, event, func, select
 
-from bot.health import MilestoneStatus
-from bot.health_inputs import Accounts, load_inputs
-from bot.health_model import HealthModel
-from bot.health_service import account_breakdown, latest_health, recompute, recompute_range
+from bot.health.inputs import MilestoneStatus
+from bot.health.load import Accounts, load_inputs
+from bot.health.model import HealthModel
+from bot.health.service import account_breakdown, latest_health, recompute, recompute_range
 from storage.db import Database
 from storage.models import (
     Account,

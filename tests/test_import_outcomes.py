@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.outcomes import METRICS
+from bot.health.measures import METRICS
 from storage.db import Database
 from storage.importer import ImportValidationError, import_file, load_kind, validate_records, write_records
 from storage.models import Account, Base, Outcome, SurveyResponse, UsageMetric

@@ -8,28 +8,14 @@ from typing import Any
 
 import pytest
 
-from bot.health import (
-    TREND_OFFSET_DAYS,
-    USAGE_METRICS,
-    AccountInputs,
-    MetricWindow,
-    compute_health,
-    drivers,
-    success_plan,
-)
-from bot.health_inputs import Accounts, load_inputs
-from bot.health_model import HealthModel
+from bot.health.components import USAGE_METRICS, success_plan
+from bot.health.engine import compute_health, drivers
+from bot.health.inputs import TREND_OFFSET_DAYS, AccountInputs, MetricWindow, OutcomeInput
+from bot.health.load import Accounts, load_inputs
+from bot.health.measures import METRICS, PACE_DAYS, current_value
+from bot.health.model import HealthModel
+from bot.health.outcomes import Progress, evaluate, outcome_input, plan_order
 from bot.outcome_service import account_plan, plans_for_accounts, value_now
-from bot.outcomes import (
-    METRICS,
-    PACE_DAYS,
-    OutcomeInput,
-    Progress,
-    current_value,
-    evaluate,
-    outcome_input,
-    plan_order,
-)
 from storage.db import Database
 from storage.models import Account, Outcome, SurveyResponse, UsageMetric
 

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.core.dispatch import Bot
-from bot.outcomes import OutcomeInput, OutcomeState, Progress
+from bot.health.inputs import OutcomeInput
+from bot.health.outcomes import OutcomeState, Progress
 from bot.plan_text import plan_highlights, progress_bar
 from bot.serialize import reply_from_dict
 from bot.types import Actor, Form, Header, InputKind, Platform, Reply

@@ -9,7 +9,7 @@ from typing import Annotated, Final
 import typer
 
 from adapters.cli.support import console, fail, open_database, run, today
-from bot.health_service import recompute_range
+from bot.health.service import recompute_range
 from storage.db import Database
 from storage.demo import (
     DEMO_ADMIN_EMAIL,

@@ -11,8 +11,8 @@ from rich.text import Text
 from sqlalchemy import select
 
 from adapters.cli.support import console, fail, open_database, run, today
-from bot.health_model import HealthConfigError, HealthModel, load_health_model
-from bot.health_service import AccountHealth, account_breakdown, recompute, recompute_range
+from bot.health.model import HealthConfigError, HealthModel, load_health_model
+from bot.health.service import AccountHealth, account_breakdown, recompute, recompute_range
 from storage.db import Database
 from storage.models import Account, Band
 from storage.names import name_key

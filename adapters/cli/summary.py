@@ -8,7 +8,7 @@ from rich.table import Table
 
 from adapters.cli.support import console
 from bot.format import band_mark, day_text, money, score_text
-from bot.portfolio import BAND_ORDER, portfolio_summary
+from bot.health.portfolio import BAND_ORDER, portfolio_summary
 from storage.db import Database
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.lookup import AccountIndex
-from bot.health_model import HealthModel, load_health_model
+from bot.health.model import HealthModel, load_health_model
 from bot.settings import Settings
 from bot.types import Actor
 from storage.db import Database

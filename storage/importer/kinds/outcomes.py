@@ -23,9 +23,9 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.health import AccountInputs
-from bot.health_inputs import MAX_IDS_PER_QUERY, Accounts, load_inputs
-from bot.outcomes import AT_LEAST, AT_MOST, METRICS, current_value
+from bot.health.inputs import AccountInputs
+from bot.health.load import MAX_IDS_PER_QUERY, Accounts, load_inputs
+from bot.health.measures import AT_LEAST, AT_MOST, METRICS, current_value
 from storage.importer import fields as f
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import FieldProblem

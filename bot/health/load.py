@@ -23,18 +23,19 @@ from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.health import (
+from bot.health.components import USAGE_METRICS
+from bot.health.inputs import (
     RECENT_DAYS,
     SUPPORT_DAYS,
     SURVEY_DAYS,
     TREND_OFFSET_DAYS,
     USAGE_LOOKBACK_DAYS,
-    USAGE_METRICS,
     AccountInputs,
     MetricWindow,
     MilestoneStatus,
+    OutcomeInput,
 )
-from bot.outcomes import OutcomeInput, outcome_input
+from bot.health.outcomes import outcome_input
 from storage.models import Account, FollowUp, Milestone, Outcome, SurveyResponse, UsageMetric
 
 # Explicit id lists are sent in slices this long (SQLite caps bound parameters per statement).

@@ -1,4 +1,4 @@
-"""The health engine: one account's inputs in, a :class:`HealthResult` out. Pure functions, no I/O.
+"""The health score's components: each turns part of an account's inputs into a score and a reason.
 
 Each component turns part of the inputs into a score from 0 to 100 and a one-line reason a CSM can read,
 or says it has no data. The overall score is the weighted mean of the components that had data: a
@@ -42,100 +42,30 @@ and the usage metrics it reads, if any): configuration, storage and display pick
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from bot.format import day_text
-from bot.outcomes import (
+from bot.health.inputs import (
+    PLAN_DAYS,
+    RECENT_DAYS,
+    SUPPORT_DAYS,
+    SURVEY_DAYS,
+    TREND_OFFSET_DAYS,
+    AccountInputs,
+)
+from bot.health.measures import (
     AT_MOST,
     METRICS,
     USAGE_OUTCOME_METRICS,
-    OutcomeInput,
-    OutcomeState,
-    Progress,
-    evaluate,
     mean_answer,
     nps_value,
     satisfied_percent,
 )
-from storage.models import Band, SurveyKind
-
-if TYPE_CHECKING:
-    from bot.health_model import HealthModel
-
-# Day windows, all ending on (and including) the day the health is computed for.
-RECENT_DAYS = 7  # "current" active users: the mean of this many days
-TREND_OFFSET_DAYS = 30  # the usage trend compares with the same window ending this many days earlier
-SUPPORT_DAYS = 30  # escalations are summed over this many days
-SURVEY_DAYS = 90  # NPS and CSAT answers count for this many days
-PLAN_DAYS = 90  # achieved and missed outcomes count in the success plan score for this many days
-# A usage metric's latest value is looked for this far back (long enough to cover the trend window).
-USAGE_LOOKBACK_DAYS = TREND_OFFSET_DAYS + RECENT_DAYS
-
-# Components scoring below this are candidates to be named as drivers of the score.
-DRIVER_BELOW = 70.0
-MAX_DRIVERS = 3
-
-# ---------------------------------------------------------------------------------------------- inputs
-
-
-@dataclass(frozen=True, slots=True)
-class MetricWindow:
-    """What the engine knows of one usage metric of one account, as of day D."""
-
-    latest: float | None = None  # the value on the most recent day with data (within the lookback)
-    recent_mean: float | None = None  # mean over the RECENT_DAYS days ending on D
-    prior_mean: float | None = None  # mean over the RECENT_DAYS days ending TREND_OFFSET_DAYS before D
-    total_30d: float | None = None  # sum over the SUPPORT_DAYS days ending on D
-
-
-@dataclass(frozen=True, slots=True)
-class MilestoneStatus:
-    """The account's milestones as of day D: how many, how many overdue, and the worst overdue one."""
-
-    total: int = 0
-    overdue: int = 0
-    worst_name: str | None = None
-    worst_days_late: int = 0
-
-
-def _no_usage() -> Mapping[str, MetricWindow]:
-    return MappingProxyType({})
-
-
-def _no_surveys() -> Mapping[str, Mapping[int, int]]:
-    return MappingProxyType({})
-
-
-@dataclass(frozen=True, slots=True)
-class AccountInputs:
-    """Everything the engine reads about one account as of ``day``; nothing after ``day`` may be in it.
-
-    ``surveys`` maps a survey kind ("nps", "csat", "ces") to a histogram of answers in the SURVEY_DAYS
-    days ending on ``day``: answer score -> number of answers. ``outcomes`` are the account's success
-    plan outcomes defined by ``day`` (start date on or before it), whatever their status.
-    """
-
-    account_id: int
-    day: date
-    segment: str | None = None
-    usage: Mapping[str, MetricWindow] = field(default_factory=_no_usage)
-    surveys: Mapping[str, Mapping[int, int]] = field(default_factory=_no_surveys)
-    last_follow_up: date | None = None
-    milestones: MilestoneStatus = MilestoneStatus()
-    outcomes: tuple[OutcomeInput, ...] = ()
-
-    def metric(self, name: str) -> MetricWindow:
-        return self.usage.get(name) or MetricWindow()
-
-    def answers(self, kind: str) -> Mapping[int, int]:
-        return self.surveys.get(kind) or {}
-
-
-# --------------------------------------------------------------------------------------------- results
+from bot.health.outcomes import OutcomeState, Progress, evaluate
+from storage.models import SurveyKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,20 +94,6 @@ class ComponentScore:
     def has_data(self) -> bool:
         return self.score is not None
 
-
-@dataclass(frozen=True, slots=True)
-class HealthResult:
-    score: float | None  # 0..100, one decimal; None when there was too little data
-    band: Band
-    confidence: float  # share of the weight whose component had data, 0..1
-    components: tuple[ComponentScore, ...]
-    reason: str | None = None  # set when the score is None: what was missing
-
-    def component(self, name: str) -> ComponentScore | None:
-        return next((c for c in self.components if c.name == name), None)
-
-
-# ------------------------------------------------------------------------------------------ components
 
 ScoreFn = Callable[[AccountInputs], Reading]
 
@@ -426,118 +342,3 @@ COMPONENTS: tuple[Component, ...] = (
 COMPONENTS_BY_NAME: Mapping[str, Component] = MappingProxyType({c.name: c for c in COMPONENTS})
 COMPONENT_NAMES: tuple[str, ...] = tuple(c.name for c in COMPONENTS)
 USAGE_METRICS: frozenset[str] = frozenset().union(*(c.metrics for c in COMPONENTS))
-
-
-# ---------------------------------------------------------------------------------------------- engine
-
-
-def _label_list(labels: Sequence[str]) -> str:
-    if len(labels) <= 1:
-        return "".join(labels)
-    return ", ".join(labels[:-1]) + " and " + labels[-1]
-
-
-def not_enough_data_reason(components: Sequence[ComponentScore]) -> str:
-    """ "not enough data: only NPS available", from the components of an unscored result."""
-    available = [c.label for c in components if c.has_data]
-    if not available:
-        return "not enough data: no component has data"
-    return f"not enough data: only {_label_list(available)} available"
-
-
-def band_for(score: float | None, green: float, yellow: float) -> Band:
-    if score is None:
-        return Band.UNKNOWN
-    if score >= green:
-        return Band.GREEN
-    if score >= yellow:
-        return Band.YELLOW
-    return Band.RED
-
-
-def compute_health(inputs: AccountInputs, model: HealthModel) -> HealthResult:
-    """Score one account with the weights and thresholds of its segment."""
-    profile = model.profile_for(inputs.segment)
-    components: list[ComponentScore] = []
-    total_weight = 0.0
-    weight_with_data = 0.0
-    weighted_sum = 0.0
-    for component in COMPONENTS:
-        weight = profile.weights.get(component.name, 0.0)
-        if weight <= 0:
-            continue  # switched off for this segment
-        reading = component.score(inputs)
-        shown = None if reading.score is None else round(reading.score, 1)
-        components.append(ComponentScore(component.name, shown, weight, reading.reason))
-        total_weight += weight
-        if reading.score is not None:  # the mean uses unrounded scores; only what is shown is rounded
-            weight_with_data += weight
-            weighted_sum += weight * reading.score
-    confidence = round(weight_with_data / total_weight, 3) if total_weight else 0.0
-    scored = sum(1 for c in components if c.has_data)
-    if scored == 0 or scored < model.min_components or confidence < model.min_confidence:
-        return HealthResult(
-            None, Band.UNKNOWN, confidence, tuple(components), not_enough_data_reason(components)
-        )
-    score = round(weighted_sum / weight_with_data, 1)
-    return HealthResult(score, band_for(score, profile.green, profile.yellow), confidence, tuple(components))
-
-
-# --------------------------------------------------------------------------------------------- drivers
-
-
-def _position(name: str) -> int:
-    return COMPONENT_NAMES.index(name) if name in COMPONENTS_BY_NAME else len(COMPONENT_NAMES)
-
-
-@dataclass(frozen=True, slots=True)
-class Driver:
-    """A component pulling the score down; ``impact`` is the points of the overall score it costs."""
-
-    name: str
-    label: str
-    score: float
-    impact: float
-    reason: str
-
-
-def drivers(
-    components: Sequence[ComponentScore], *, below: float = DRIVER_BELOW, limit: int = MAX_DRIVERS
-) -> tuple[Driver, ...]:
-    """The components that pull the score down most: weight x (100 - score), biggest first.
-
-    Only components with data scoring below ``below`` count. Impact is expressed in points of the
-    overall score (weights renormalised over the components with data), so the impacts of all
-    components add up to 100 minus the score.
-    """
-    with_data = [c for c in components if c.score is not None and c.weight > 0]
-    total = sum(c.weight for c in with_data)
-    if total <= 0:
-        return ()
-    found = [
-        Driver(c.name, c.label, c.score, round(c.weight * (100 - c.score) / total, 1), c.reason)
-        for c in with_data
-        if c.score is not None and c.score < below
-    ]
-    found.sort(key=lambda d: (-d.impact, d.score, _position(d.name)))
-    return tuple(found[:limit])
-
-
-__all__ = [
-    "COMPONENTS",
-    "COMPONENTS_BY_NAME",
-    "COMPONENT_NAMES",
-    "AccountInputs",
-    "Component",
-    "ComponentScore",
-    "Driver",
-    "HealthResult",
-    "MetricWindow",
-    "MilestoneStatus",
-    "Reading",
-    "band_for",
-    "compute_health",
-    "drivers",
-    "not_enough_data_reason",
-    "success_plan",
-]

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from bot.health import COMPONENT_NAMES, COMPONENTS
+from bot.health.components import COMPONENT_NAMES, COMPONENTS
 
 DEFAULT_GREEN = 70.0
 DEFAULT_YELLOW = 40.0

@@ -17,17 +17,10 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.health import (
-    COMPONENT_NAMES,
-    ComponentScore,
-    Driver,
-    HealthResult,
-    compute_health,
-    drivers,
-    not_enough_data_reason,
-)
-from bot.health_inputs import Accounts, account_id_ranges, load_inputs
-from bot.health_model import HealthModel, load_health_model
+from bot.health.components import COMPONENT_NAMES, ComponentScore
+from bot.health.engine import Driver, HealthResult, compute_health, drivers, not_enough_data_reason
+from bot.health.load import Accounts, account_id_ranges, load_inputs
+from bot.health.model import HealthModel, load_health_model
 from storage.db import Database
 from storage.models import Band, HealthSnapshot
 from storage.types import utcnow

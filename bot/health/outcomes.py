@@ -4,14 +4,7 @@ An outcome is *measurable* when it names a metric (see :data:`METRICS`) and a ta
 when it names no metric (a person marks it achieved). Everything is judged "as of day D", the
 ``day`` of the :class:`~bot.health.AccountInputs` it is evaluated with.
 
-Current value of a metric on D (:func:`current_value`):
-
-- ``active_users``: the mean of the 7 days ending on D ("weekly active users");
-- ``escalations``: the sum of the 30 days ending on D (the data is a count per day, so the latest
-  day alone says little);
-- the other usage metrics: the latest value (within the health engine's lookback);
-- ``nps``: the NPS of the answers in the 90 days ending on D (-100..100); ``csat``: the share of
-  answers of 4 or 5 in percent (0..100); ``ces``: the mean answer (1..7, lower effort is better).
+The current value of a metric on D is :func:`bot.health.measures.current_value`.
 
 An outcome is *reached* when the value is at or above the target (``at_least``) or at or below it
 (``at_most``). The verdict on D (:func:`evaluate`):
@@ -37,24 +30,24 @@ An outcome is *reached* when the value is at or above the target (``at_least``) 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from types import MappingProxyType
-from typing import TYPE_CHECKING
+from datetime import date
 
 from bot.format import day_text
-from storage.models import Outcome, OutcomeComparison, OutcomeStatus, SurveyKind
+from bot.health.inputs import AccountInputs, OutcomeInput
+from bot.health.measures import (
+    AT_MOST,
+    METRICS,
+    PACE_DAYS,
+    MetricSpec,
+    current_value,
+    recent_pace,
+)
+from storage.models import Outcome, OutcomeStatus
 
-if TYPE_CHECKING:
-    from bot.health import AccountInputs
-
-AT_LEAST = OutcomeComparison.AT_LEAST.value
-AT_MOST = OutcomeComparison.AT_MOST.value
 # Behind the line by at most this share of |target - baseline| still counts as on track.
 LINE_TOLERANCE = 0.1
-# How far back MetricWindow.prior_mean is (bot.health.TREND_OFFSET_DAYS): the window of the recent pace.
-PACE_DAYS = 30
 
 
 class Progress(enum.StrEnum):
@@ -64,164 +57,6 @@ class Progress(enum.StrEnum):
     MISSED = "missed"
     NO_DATA = "no_data"  # measurable, but no current value
     AWAITING = "awaiting"  # manual outcome, open, not yet due: a person marks it achieved
-
-
-class Style(enum.StrEnum):
-    """How a metric's values read."""
-
-    COUNT = "count"  # "212"
-    NPS = "nps"  # "NPS +34"
-    PERCENT_SATISFIED = "percent_satisfied"  # "82% satisfied"
-    EFFORT = "effort"  # "CES 2.4"
-
-
-@dataclass(frozen=True, slots=True)
-class MetricSpec:
-    """A metric an outcome can be measured on. ``low``/``high`` bound the values a target may take."""
-
-    name: str  # "active_users"
-    label: str  # "weekly active users"
-    comparison: str  # the default OutcomeComparison value for it
-    style: Style = Style.COUNT
-    low: float | None = 0.0
-    high: float | None = None
-
-    def format(self, value: float) -> str:
-        """The value alone: "212", "NPS +34", "82% satisfied", "CES 2.4"."""
-        if self.style is Style.NPS:
-            shown = round(value)
-            return f"NPS {shown:+d}" if shown else "NPS 0"
-        if self.style is Style.PERCENT_SATISFIED:
-            return f"{round(value)}% satisfied"
-        if self.style is Style.EFFORT:
-            return f"CES {value:.1f}"
-        return _count(value)
-
-    def describe(self, value: float) -> str:
-        """The value with what it counts: "212 weekly active users", "NPS +34"."""
-        shown = self.format(value)
-        return f"{shown} {self.label}" if self.style is Style.COUNT else shown
-
-    def target_text(self, target: float, comparison: str) -> str:
-        """ "200", "5 or less", "NPS +30", "CES 2.5 or less": the target as it reads after "target"."""
-        shown = self.format(target)
-        if comparison == AT_MOST:
-            return f"{shown} or less"
-        return f"{shown} or more" if self.comparison == AT_MOST else shown
-
-    def allows(self, value: float) -> bool:
-        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
-
-
-def _count(value: float) -> str:
-    if abs(value) >= 100 or abs(value - round(value)) < 0.05:
-        return f"{round(value):,}"
-    return f"{value:,.1f}"
-
-
-METRICS: Mapping[str, MetricSpec] = MappingProxyType(
-    {
-        spec.name: spec
-        for spec in (
-            MetricSpec("active_users", "weekly active users", AT_LEAST),
-            MetricSpec("licensed_seats", "licensed seats", AT_LEAST),
-            MetricSpec("features_adopted", "features adopted", AT_LEAST),
-            MetricSpec("features_available", "features available", AT_LEAST),
-            MetricSpec("open_tickets", "open tickets", AT_MOST),
-            MetricSpec("escalations", "escalations in 30 days", AT_MOST),
-            MetricSpec(SurveyKind.NPS.value, "NPS", AT_LEAST, Style.NPS, -100.0, 100.0),
-            MetricSpec(SurveyKind.CSAT.value, "CSAT", AT_LEAST, Style.PERCENT_SATISFIED, 0.0, 100.0),
-            MetricSpec(SurveyKind.CES.value, "CES", AT_MOST, Style.EFFORT, 1.0, 7.0),
-        )
-    }
-)
-SURVEY_METRICS: frozenset[str] = frozenset(k.value for k in SurveyKind)
-USAGE_OUTCOME_METRICS: frozenset[str] = frozenset(METRICS) - SURVEY_METRICS
-
-
-# ------------------------------------------------------------------------------------ survey arithmetic
-
-
-def nps_value(answers: Mapping[int, int]) -> float | None:
-    """% promoters (9-10) minus % detractors (0-6), -100..100; None without answers."""
-    total = sum(answers.values())
-    if total == 0:
-        return None
-    promoters = sum(n for s, n in answers.items() if s >= 9)
-    detractors = sum(n for s, n in answers.items() if s <= 6)
-    return 100 * (promoters - detractors) / total
-
-
-def satisfied_percent(answers: Mapping[int, int]) -> float | None:
-    """Share of CSAT answers of 4 or 5, in percent; None without answers."""
-    total = sum(answers.values())
-    if total == 0:
-        return None
-    return 100 * sum(n for s, n in answers.items() if s >= 4) / total
-
-
-def mean_answer(answers: Mapping[int, int]) -> float | None:
-    """The mean score (CES effort); None without answers."""
-    total = sum(answers.values())
-    if total == 0:
-        return None
-    return sum(score * n for score, n in answers.items()) / total
-
-
-_SURVEY_VALUE = {
-    SurveyKind.NPS.value: nps_value,
-    SurveyKind.CSAT.value: satisfied_percent,
-    SurveyKind.CES.value: mean_answer,
-}
-
-
-def current_value(inputs: AccountInputs, metric: str) -> float | None:
-    """The metric's value as of ``inputs.day`` (see the module docstring); None without data."""
-    if metric in _SURVEY_VALUE:
-        return _SURVEY_VALUE[metric](inputs.answers(metric))
-    if metric not in METRICS:
-        return None
-    window = inputs.metric(metric)
-    if metric == "active_users":
-        return window.recent_mean
-    if metric == "escalations":
-        return window.total_30d
-    return window.latest
-
-
-def _recent_pace(inputs: AccountInputs, metric: str) -> float | None:
-    """Change per day over the last PACE_DAYS days, where the value that long ago is known."""
-    if metric != "active_users":
-        return None
-    window = inputs.metric(metric)
-    if window.recent_mean is None or window.prior_mean is None:
-        return None
-    return (window.recent_mean - window.prior_mean) / PACE_DAYS
-
-
-# ------------------------------------------------------------------------------------------- outcomes
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeInput:
-    """One Outcome row as the engine needs it."""
-
-    id: int
-    title: str
-    metric: str | None
-    comparison: str
-    target: float | None
-    baseline: float | None
-    start_date: date
-    due_date: date
-    status: str
-    achieved_at: datetime | None
-    achieved_value: float | None
-    customer_owner: str | None = None
-
-    @property
-    def manual(self) -> bool:
-        return self.metric is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,12 +199,12 @@ def _open_verdict(
 
 
 def _pace_known(outcome: OutcomeInput, inputs: AccountInputs) -> bool:
-    return _recent_pace(inputs, outcome.metric or "") is not None
+    return recent_pace(inputs, outcome.metric or "") is not None
 
 
 def _pace_reaches(outcome: OutcomeInput, inputs: AccountInputs, current: float) -> bool:
     """Whether the last PACE_DAYS days' change per day, carried on to the due date, reaches the target."""
-    pace = _recent_pace(inputs, outcome.metric or "")
+    pace = recent_pace(inputs, outcome.metric or "")
     if pace is None or outcome.target is None:
         return False
     projected = current + pace * max(0, (outcome.due_date - inputs.day).days)
@@ -461,29 +296,3 @@ def plan_order(states: Iterable[OutcomeState]) -> list[OutcomeState]:
     return sorted(
         states, key=lambda s: (_PLAN_GROUP[s.progress], s.outcome.due_date, s.outcome.title, s.outcome.id)
     )
-
-
-__all__ = [
-    "AT_LEAST",
-    "AT_MOST",
-    "METRICS",
-    "PACE_DAYS",
-    "SURVEY_METRICS",
-    "USAGE_OUTCOME_METRICS",
-    "MetricSpec",
-    "OutcomeInput",
-    "OutcomeState",
-    "Progress",
-    "Style",
-    "current_value",
-    "evaluate",
-    "expected_on",
-    "line_share",
-    "mean_answer",
-    "nps_value",
-    "outcome_input",
-    "plan_order",
-    "progress_fraction",
-    "reached",
-    "satisfied_percent",
-]
