@@ -23,11 +23,11 @@ from adapters.observability import Observability
 from adapters.web import build_web_app, serve
 from bot.delivery import DeliveryWorker, Sender
 from bot.log import get_logger
+from bot.recipients import TEAMS_PERSON_PREFIX
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.settings import Settings
 from bot.types import Address, Context, Platform, Reply, Text
 from handlers import build_bot
-from scheduler.recipients import TEAMS_PERSON_PREFIX
 from storage import outbox
 from storage.db import Database
 from storage.migrate import upgrade

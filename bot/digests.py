@@ -33,8 +33,8 @@ from bot.format import (
 )
 from bot.health.load import MAX_IDS_PER_QUERY
 from bot.health.service import AccountHealth, latest_health
-from bot.outcome_service import plans_for_accounts
-from bot.plan_text import Highlights, highlight_line, plan_highlights
+from bot.success.plan_text import Highlights, highlight_line, plan_highlights
+from bot.success.plans import plans_for_accounts
 from bot.types import Actions, Block, Context, Header, Image, Reply, Text
 from handlers import followups as followup_actions
 from handlers import milestones as milestone_actions

@@ -33,10 +33,10 @@ from bot.errors import BadArguments, NotAllowed, NotFound
 from bot.feedback_config import load_feedback_config
 from bot.format import truncate
 from bot.log import get_logger
+from bot.recipients import address_for
 from bot.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, score, strongly_negative_marker
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Actor, Address, Block, Button, Context, Fields, Platform, Reply, Text
-from scheduler.recipients import address_for
 from storage import audit, outbox
 from storage.db import Database
 from storage.models import Account, FeedbackItem, FeedbackState, FeedbackTransition, Person, Role

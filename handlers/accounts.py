@@ -26,10 +26,10 @@ from bot.format import (
 )
 from bot.health.outcomes import OutcomeState
 from bot.health.service import AccountHealth, latest_health
-from bot.outcome_service import account_plan
-from bot.plan_text import highlight_line, plan_highlights
 from bot.sentiment import Tone, ToneSummary, recent_tone
-from bot.ttv import account_ttv
+from bot.success.plan_text import highlight_line, plan_highlights
+from bot.success.plans import account_plan
+from bot.success.ttv import account_ttv
 from bot.types import Actions, Block, Button, Context, Divider, Fields, Header, Reply, Request, Response, Text
 from storage import queries
 from storage.arr_history import account_arr_change

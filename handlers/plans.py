@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import demonstrate
 from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
@@ -24,9 +23,10 @@ from bot.feedback import channel_address
 from bot.format import plural, truncate
 from bot.health.measures import METRICS
 from bot.health.outcomes import OutcomeState
-from bot.outcome_service import account_plan, value_now
-from bot.plan_text import PROGRESS_LABEL, outcome_text
 from bot.serialize import address_to_dict, reply_to_dict
+from bot.success import demonstrate
+from bot.success.plan_text import PROGRESS_LABEL, outcome_text
+from bot.success.plans import account_plan, value_now
 from bot.types import (
     Actions,
     Address,

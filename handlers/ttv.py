@@ -11,7 +11,7 @@ from bot.core.paging import paginate
 from bot.core.registry import Registry
 from bot.errors import BadArguments
 from bot.format import plural, truncate
-from bot.ttv import (
+from bot.success.ttv import (
     MIN_SEGMENT_ACCOUNTS,
     Benchmark,
     Onboarding,

@@ -29,11 +29,11 @@ from sqlalchemy.orm import aliased
 from bot.format import day_text, days_until_text, money, score_text
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
+from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Reply, Text
 from handlers import followups as followup_actions
 from handlers.accounts import OPEN_ACTION as OPEN_ACCOUNT
-from scheduler.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from scheduler.reminders import health_text
 from storage import outbox
 from storage.db import Database

@@ -35,10 +35,10 @@ from sqlalchemy.orm import aliased
 from bot.feedback import ACK, REASSIGN, Routing, channel_address, submit_feedback
 from bot.format import money, plural, truncate
 from bot.log import get_logger
+from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from bot.sentiment import STRONGLY_NEGATIVE, strongly_negative_marker
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Address, Button, Context, Header, Reply, Text
-from scheduler.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from storage.db import Database
 from storage.models import (
     Account,

@@ -24,10 +24,10 @@ from bot.core.context import BotContext
 from bot.digests import build_digest
 from bot.health.service import recompute
 from bot.log import get_logger
+from bot.recipients import TEAMS_PERSON_PREFIX
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Address, Platform, Reply
 from scheduler.alerts import enqueue_health_alerts
-from scheduler.recipients import TEAMS_PERSON_PREFIX
 from storage import outbox
 from storage.db import Database
 from storage.inbound import forget_old

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.demonstrate import demonstrate_pending, record_achieved, record_missed
 from bot.health.outcomes import OutcomeState, Progress
 from bot.log import get_logger
-from bot.outcome_service import plans_for_accounts
+from bot.success.demonstrate import demonstrate_pending, record_achieved, record_missed
+from bot.success.plans import plans_for_accounts
 from storage import audit
 from storage.db import Database
 from storage.models import Outcome, OutcomeStatus

@@ -38,12 +38,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.format import band_mark, day_text, days_until_text, money, plural, score_text, trend_text, truncate
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
+from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, local_days
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Reply, Text
 from handlers import followups as followup_actions
 from handlers import milestones as milestone_actions
 from handlers.accounts import OPEN_ACTION as OPEN_ACCOUNT
-from scheduler.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, local_days
 from storage import outbox
 from storage.db import Database
 from storage.models import Account, FollowUp, FollowUpStatus, LifecycleStage, Milestone, OutboxMessage, Person

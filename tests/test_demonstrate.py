@@ -10,7 +10,8 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.demonstrate import (
+from bot.serialize import reply_from_dict
+from bot.success.demonstrate import (
     Achievement,
     demonstrate_outcome,
     demonstrate_pending,
@@ -19,7 +20,6 @@ from bot.demonstrate import (
     summary_reply,
     timing_text,
 )
-from bot.serialize import reply_from_dict
 from storage.db import Database
 from storage.models import OutboxMessage, Outcome, Person
 from tests.factories import NOW, Team, count, day, get_row, seed_team, text_of

@@ -15,7 +15,7 @@ from bot.health.load import Accounts, load_inputs
 from bot.health.measures import METRICS, PACE_DAYS, current_value
 from bot.health.model import HealthModel
 from bot.health.outcomes import Progress, evaluate, outcome_input, plan_order
-from bot.outcome_service import account_plan, plans_for_accounts, value_now
+from bot.success.plans import account_plan, plans_for_accounts, value_now
 from storage.db import Database
 from storage.models import Account, Outcome, SurveyResponse, UsageMetric
 

@@ -17,10 +17,10 @@ from sqlalchemy import select, update
 from adapters.console.session import ConsoleSession
 from adapters.slack.render import modal_values, mrkdwn, render_message, render_modal
 from adapters.teams.render import render_form, render_reply
-from bot.demonstrate import Achievement, owner_message, summary_reply
 from bot.health.inputs import OutcomeInput
 from bot.health.outcomes import OutcomeState, Progress
 from bot.serialize import reply_from_dict
+from bot.success.demonstrate import Achievement, owner_message, summary_reply
 from bot.types import Form, FormInput, InputKind, Option, Platform, Reply, validate_form
 from handlers.plans import plan_reply, share_form
 from storage.db import Database

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from bot.core.dispatch import Bot
 from bot.health.inputs import OutcomeInput
 from bot.health.outcomes import OutcomeState, Progress
-from bot.plan_text import plan_highlights, progress_bar
 from bot.serialize import reply_from_dict
+from bot.success.plan_text import plan_highlights, progress_bar
 from bot.types import Actor, Form, Header, InputKind, Platform, Reply
 from handlers.plans import parse_target
 from storage.db import Database

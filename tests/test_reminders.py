@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.recipients import WorkingHours, person_addresses, resolve_recipients
 from bot.serialize import address_from_dict, reply_from_dict
 from bot.types import Address, Platform, Reply
-from scheduler.recipients import WorkingHours, person_addresses, resolve_recipients
 from scheduler.reminders import ReminderSettings, enqueue_due_reminders
 from storage.db import Database
 from storage.models import FollowUp, OutboxMessage

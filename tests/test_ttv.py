@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from bot.core.dispatch import Bot
-from bot.ttv import (
+from bot.success.ttv import (
     Benchmark,
     TtvFacts,
     account_ttv,

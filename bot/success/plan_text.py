@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import NamedTuple
 
-from bot.demonstrate import metric_value
 from bot.format import day_text, days_until_text, truncate
 from bot.health.measures import METRICS
 from bot.health.outcomes import OutcomeState, Progress
+from bot.success.demonstrate import metric_value
 from storage.models import OutcomeStatus
 
 BAR_WIDTH = 10

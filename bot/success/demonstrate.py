@@ -21,9 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.format import day_text, plural
 from bot.health.measures import METRICS, Style
 from bot.log import get_logger
+from bot.recipients import address_for
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Header, Reply, Text
-from scheduler.recipients import address_for
 from storage.db import Database
 from storage.models import (
     Account,
