@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot import actions
 from bot.charts import stacked_bars_png
 from bot.core.context import BotContext
 from bot.format import (
@@ -36,8 +37,6 @@ from bot.health.service import AccountHealth, latest_health
 from bot.success.plan_text import Highlights, highlight_line, plan_highlights
 from bot.success.plans import plans_for_accounts
 from bot.types import Actions, Block, Context, Header, Image, Reply, Text
-from handlers import followups as followup_actions
-from handlers import milestones as milestone_actions
 from handlers.accounts import list_line, worst_first
 from handlers.followups import follow_up_line, item_buttons
 from handlers.milestones import milestone_line
@@ -816,8 +815,8 @@ def _csm_digest(
         blocks += _with_buttons(
             f"Follow-ups due ({len(follow_ups)})",
             [(follow_up_line(f, today), f.id) for f in follow_ups],
-            followup_actions.DONE,
-            followup_actions.SNOOZE,
+            actions.FOLLOWUP_DONE,
+            actions.FOLLOWUP_SNOOZE,
             "followup_id",
             more="use `followups overdue` for the rest",
         )
@@ -825,8 +824,8 @@ def _csm_digest(
         blocks += _with_buttons(
             f"Milestones due or overdue ({len(milestones)})",
             [(milestone_line(m, today), m.id) for m in milestones],
-            milestone_actions.DONE,
-            milestone_actions.SNOOZE,
+            actions.MILESTONE_DONE,
+            actions.MILESTONE_SNOOZE,
             "milestone_id",
             more="use `milestones` for the rest",
         )

@@ -29,6 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import actions
 from bot.errors import BadArguments, NotAllowed, NotFound
 from bot.feedback_config import load_feedback_config
 from bot.format import truncate
@@ -52,10 +53,6 @@ MAX_TEXT = 3000
 MAX_TAGS = 10
 MAX_TAG_LENGTH = 40
 
-ACK = "feedback.ack"
-RESOLVE = "feedback.resolve"
-REASSIGN = "feedback.reassign"
-LOG_FOLLOW_UP = "followup.open_form"
 
 STATE_LABELS = {
     FeedbackState.NEW.value: "🆕 New",
@@ -496,12 +493,18 @@ def item_buttons(item: FeedbackItem) -> tuple[Button, ...]:
     payload: dict[str, int | str | float | bool | None] = {"item_id": item.id}
     buttons: list[Button] = []
     if item.state == FeedbackState.NEW.value:
-        buttons.append(Button(label="Acknowledge", action=ACK, payload=payload, style="primary"))
-    buttons.append(Button(label="Resolve", action=RESOLVE, payload=payload))
-    buttons.append(Button(label="Reassign", action=REASSIGN, payload=payload))
+        buttons.append(
+            Button(label="Acknowledge", action=actions.FEEDBACK_ACK, payload=payload, style="primary")
+        )
+    buttons.append(Button(label="Resolve", action=actions.FEEDBACK_RESOLVE, payload=payload))
+    buttons.append(Button(label="Reassign", action=actions.FEEDBACK_REASSIGN, payload=payload))
     if item.account_id is not None:
         buttons.append(
-            Button(label="Log follow-up", action=LOG_FOLLOW_UP, payload={"account_id": item.account_id})
+            Button(
+                label="Log follow-up",
+                action=actions.FOLLOWUP_OPEN_FORM,
+                payload={"account_id": item.account_id},
+            )
         )
     return tuple(buttons)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from bot import actions
 from bot.core.context import BotContext
 from bot.core.lookup import LookupResult
 from bot.core.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
@@ -36,7 +37,6 @@ from storage.arr_history import account_arr_change
 from storage.models import Band
 from storage.queries import AccountRow
 
-OPEN_ACTION = "account.open"
 PLAN_LINES = 3  # outcomes named on the card; the plan card has them all
 RISK_FALL_POINTS = 10.0
 RISK_FALL_DAYS = 30
@@ -48,7 +48,7 @@ def register(registry: Registry) -> None:
     registry.command(
         "account", usage="account NAME|ID", summary="the account card: health, why, what is next"
     )(account_command)
-    registry.action(OPEN_ACTION)(open_account_action)
+    registry.action(actions.ACCOUNT_OPEN)(open_account_action)
     registry.command("my", usage="my [red|yellow|green]", summary="your accounts, worst health first")(
         my_command
     )
@@ -89,7 +89,7 @@ def payload_int(request: Request, key: str) -> int:
     return value
 
 
-def choice_reply(found: LookupResult, action: str = OPEN_ACTION) -> Reply:
+def choice_reply(found: LookupResult, action: str = actions.ACCOUNT_OPEN) -> Reply:
     """Several close matches become buttons running ``action`` for their account (default: the card);
     none gives the nearest names."""
     if found.candidates:
@@ -176,10 +176,10 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
 def card_buttons(ctx: BotContext, account_id: int) -> tuple[Button, ...]:
     """The card's buttons; a button appears only when the action behind it exists."""
     wanted = (
-        ("Log follow-up", "followup.open_form", "primary"),
-        ("Milestones", "milestones.of_account", None),
-        ("Success plan", "plan.open", None),
-        ("Send feedback to CX", "feedback.open_form", None),
+        ("Log follow-up", actions.FOLLOWUP_OPEN_FORM, "primary"),
+        ("Milestones", actions.MILESTONES_OF_ACCOUNT, None),
+        ("Success plan", actions.PLAN_OPEN, None),
+        ("Send feedback to CX", actions.FEEDBACK_OPEN_FORM, None),
     )
     return tuple(
         Button(label=label, action=action, payload={"account_id": account_id}, style=style)  # type: ignore[arg-type]
@@ -309,7 +309,7 @@ def list_reply(
     blocks.append(Text("\n".join(list_line(a, h, today) for a, h in page.items)))
     blocks.append(Context((page.caption, *extra_context)))
     buttons = [
-        Button(label=truncate(a.name, 75), action=OPEN_ACTION, payload={"account_id": a.id})
+        Button(label=truncate(a.name, 75), action=actions.ACCOUNT_OPEN, payload={"account_id": a.id})
         for a, _ in page.items[:4]
     ]
     if page.more:

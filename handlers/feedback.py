@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
+from bot import actions
 from bot import feedback as service
 from bot.core.context import BotContext
 from bot.core.lookup import AccountRef
@@ -39,13 +40,6 @@ from handlers.accounts import choice_reply, payload_int
 from storage.models import Account, FeedbackItem, FeedbackState, Person, Role
 from storage.names import name_key
 
-OPEN_FORM = "feedback.open_form"
-SAVE = "feedback.save"
-ACK = service.ACK
-RESOLVE = service.RESOLVE
-RESOLVE_SAVE = "feedback.resolve_save"
-REASSIGN = service.REASSIGN
-REASSIGN_SAVE = "feedback.reassign_save"
 URGENT_TAG = "urgent"
 LIST_WORDS = ("open", "mine")
 MAX_ACCOUNT_WORDS = 5
@@ -59,17 +53,14 @@ def register(registry: Registry) -> None:
         usage="feedback ACCOUNT TEXT [#tag] | feedback #bug TEXT | feedback [open|mine|ACCOUNT|#tag]",
         summary="send feedback between CS and CX, or list it",
     )(feedback_command)
-    registry.action(OPEN_FORM)(open_form_action)
-    registry.action(SAVE)(save_action)
-    registry.action(ACK)(ack_action)
-    registry.action(RESOLVE)(resolve_action)
-    registry.action(RESOLVE_SAVE)(resolve_save_action)
-    registry.action(REASSIGN)(reassign_action)
-    registry.action(REASSIGN_SAVE)(reassign_save_action)
-    registry.action(THEME_ACK)(theme_ack_action)
-
-
-THEME_ACK = "feedback.theme_ack"
+    registry.action(actions.FEEDBACK_OPEN_FORM)(open_form_action)
+    registry.action(actions.FEEDBACK_SAVE)(save_action)
+    registry.action(actions.FEEDBACK_ACK)(ack_action)
+    registry.action(actions.FEEDBACK_RESOLVE)(resolve_action)
+    registry.action(actions.FEEDBACK_RESOLVE_SAVE)(resolve_save_action)
+    registry.action(actions.FEEDBACK_REASSIGN)(reassign_action)
+    registry.action(actions.FEEDBACK_REASSIGN_SAVE)(reassign_save_action)
+    registry.action(actions.FEEDBACK_THEME_ACK)(theme_ack_action)
 
 
 async def theme_ack_action(ctx: BotContext, request: Request) -> Response:
@@ -148,11 +139,13 @@ def feedback_form(
                 options=(Option(value="normal", label="Normal"), Option(value="urgent", label="Urgent")),
             ),
         ),
-        submit_action=SAVE,
+        submit_action=actions.FEEDBACK_SAVE,
         submit_label="Send",
         payload=payload,
         errors=errors or {},
-        opener=Button(label="Send feedback", action=OPEN_FORM, payload=payload, style="primary"),
+        opener=Button(
+            label="Send feedback", action=actions.FEEDBACK_OPEN_FORM, payload=payload, style="primary"
+        ),
     )
 
 
@@ -168,11 +161,11 @@ def resolve_form(item_id: int, *, errors: dict[str, str] | None = None) -> Form:
                 placeholder="A short resolution note for whoever sent it",
             ),
         ),
-        submit_action=RESOLVE_SAVE,
+        submit_action=actions.FEEDBACK_RESOLVE_SAVE,
         submit_label="Resolve",
         payload={"item_id": item_id},
         errors=errors or {},
-        opener=Button(label="Resolve", action=RESOLVE, payload={"item_id": item_id}),
+        opener=Button(label="Resolve", action=actions.FEEDBACK_RESOLVE, payload={"item_id": item_id}),
     )
 
 
@@ -182,11 +175,11 @@ def reassign_form(item_id: int, *, errors: dict[str, str] | None = None, email: 
         inputs=(
             FormInput(id="email", label="Email of the new owner", initial=email or None, max_length=320),
         ),
-        submit_action=REASSIGN_SAVE,
+        submit_action=actions.FEEDBACK_REASSIGN_SAVE,
         submit_label="Reassign",
         payload={"item_id": item_id},
         errors=errors or {},
-        opener=Button(label="Reassign", action=REASSIGN, payload={"item_id": item_id}),
+        opener=Button(label="Reassign", action=actions.FEEDBACK_REASSIGN, payload={"item_id": item_id}),
     )
 
 
@@ -249,7 +242,7 @@ async def feedback_command(ctx: BotContext, request: Request) -> Response:
         buttons = tuple(
             Button(
                 label=truncate(ref.name, 75),
-                action=OPEN_FORM,
+                action=actions.FEEDBACK_OPEN_FORM,
                 payload={
                     "account_id": ref.id,
                     "text": truncate(text, PAYLOAD_TEXT),

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bot import actions
 from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
@@ -32,10 +33,6 @@ from handlers.scope import owner_scope
 from storage import queries
 from storage.models import FollowUp, FollowUpKind, FollowUpStatus
 
-OPEN_FORM = "followup.open_form"
-SAVE = "followup.save"
-DONE = "followup.done"
-SNOOZE = "followup.snooze"
 SNOOZE_CHOICES = (1, 7)
 KIND_LABELS = {"call": "Call", "email": "Email", "meeting": "Meeting", "qbr": "QBR", "note": "Note"}
 
@@ -47,10 +44,10 @@ def register(registry: Registry) -> None:
     registry.command("followups", usage="followups [mine|ACCOUNT|overdue]", summary="open follow-ups")(
         followups_command
     )
-    registry.action(OPEN_FORM)(open_form_action)
-    registry.action(SAVE)(save_action)
-    registry.action(DONE)(done_action)
-    registry.action(SNOOZE)(snooze_action)
+    registry.action(actions.FOLLOWUP_OPEN_FORM)(open_form_action)
+    registry.action(actions.FOLLOWUP_SAVE)(save_action)
+    registry.action(actions.FOLLOWUP_DONE)(done_action)
+    registry.action(actions.FOLLOWUP_SNOOZE)(snooze_action)
 
 
 def follow_up_form(
@@ -109,10 +106,12 @@ def follow_up_form(
                 min_date="today",
             ),
         ),
-        submit_action=SAVE,
+        submit_action=actions.FOLLOWUP_SAVE,
         payload=payload,
         errors=errors or {},
-        opener=Button(label="Log follow-up", action=OPEN_FORM, payload=payload, style="primary"),
+        opener=Button(
+            label="Log follow-up", action=actions.FOLLOWUP_OPEN_FORM, payload=payload, style="primary"
+        ),
     )
 
 
@@ -228,7 +227,7 @@ async def followups_command(ctx: BotContext, request: Request) -> Response:
 
 
 def follow_up_buttons(row: queries.FollowUpRow) -> tuple[Button, ...]:
-    return item_buttons(DONE, SNOOZE, "followup_id", row.id)
+    return item_buttons(actions.FOLLOWUP_DONE, actions.FOLLOWUP_SNOOZE, "followup_id", row.id)
 
 
 def follow_up_line(row: queries.FollowUpRow, today: date) -> str:

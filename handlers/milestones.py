@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from bot import actions
 from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.errors import NotFound
@@ -21,9 +22,6 @@ from handlers.scope import owner_scope
 from storage import queries
 from storage.models import Milestone
 
-OF_ACCOUNT = "milestones.of_account"
-DONE = "milestone.done"
-SNOOZE = "milestone.snooze"
 DEFAULT_HORIZON_DAYS = 14
 
 
@@ -33,9 +31,9 @@ def register(registry: Registry) -> None:
         usage="milestones [ACCOUNT|overdue|week]",
         summary="milestones due, overdue or per account",
     )(milestones_command)
-    registry.action(OF_ACCOUNT)(of_account_action)
-    registry.action(DONE)(done_action)
-    registry.action(SNOOZE)(snooze_action)
+    registry.action(actions.MILESTONES_OF_ACCOUNT)(of_account_action)
+    registry.action(actions.MILESTONE_DONE)(done_action)
+    registry.action(actions.MILESTONE_SNOOZE)(snooze_action)
 
 
 async def milestones_command(ctx: BotContext, request: Request) -> Response:
@@ -93,7 +91,9 @@ def _list(request: Request, title: str, rows: list[queries.MilestoneRow], today:
         title,
         rows,
         line=lambda row: milestone_line(row, today),
-        buttons=lambda row: item_buttons(DONE, SNOOZE, "milestone_id", row.id),
+        buttons=lambda row: item_buttons(
+            actions.MILESTONE_DONE, actions.MILESTONE_SNOOZE, "milestone_id", row.id
+        ),
     )
 
 

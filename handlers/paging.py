@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot import actions
 from bot.core.context import BotContext
 from bot.core.grammar import parse
-from bot.core.paging import MORE_ACTION
 from bot.core.registry import Registry
 from bot.errors import BadArguments
 from bot.types import Request, RequestKind, Response
@@ -30,4 +30,4 @@ def register(registry: Registry) -> None:
         )
         return await spec.handler(ctx, again)
 
-    registry.action(MORE_ACTION)(more)
+    registry.action(actions.PAGE_MORE)(more)

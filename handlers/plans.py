@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import actions
 from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
@@ -51,12 +52,6 @@ from handlers.changes import account_for_change, audit_change
 from storage import outbox, queries
 from storage.models import Outcome, OutcomeComparison, OutcomeStatus, TeamsConversation
 
-OPEN_PLAN = "plan.open"
-OPEN_FORM = "plan.open_form"
-SAVE = "plan.save"
-ACHIEVE = "plan.achieve"
-SHARE = demonstrate.SHARE
-SHARE_SAVE = "plan.share_save"
 SHARE_PURPOSE = "outcome_share"
 MANUAL = "manual"
 MANUAL_LABEL = "Manual: a person marks it achieved"
@@ -72,12 +67,12 @@ def register(registry: Registry) -> None:
         usage="plan ACCOUNT [add] | plan share OUTCOME_ID",
         summary="the account's success plan: outcomes, progress, what was achieved",
     )(plan_command)
-    registry.action(OPEN_PLAN)(open_plan_action)
-    registry.action(OPEN_FORM)(open_form_action)
-    registry.action(SAVE)(save_action)
-    registry.action(ACHIEVE)(achieve_action)
-    registry.action(SHARE)(share_action)
-    registry.action(SHARE_SAVE)(share_save_action)
+    registry.action(actions.PLAN_OPEN)(open_plan_action)
+    registry.action(actions.PLAN_OPEN_FORM)(open_form_action)
+    registry.action(actions.PLAN_SAVE)(save_action)
+    registry.action(actions.PLAN_ACHIEVE)(achieve_action)
+    registry.action(actions.PLAN_SHARE)(share_action)
+    registry.action(actions.PLAN_SHARE_SAVE)(share_save_action)
 
 
 # ------------------------------------------------------------------------------------------- command
@@ -94,7 +89,7 @@ async def plan_command(ctx: BotContext, request: Request) -> Response:
         raise BadArguments("Which account? Try `plan acme`, or `plan acme add` to add an outcome.")
     found = await ctx.accounts.find(" ".join(args))
     if found.match is None:
-        return choice_reply(found, OPEN_FORM if adding else OPEN_PLAN)
+        return choice_reply(found, actions.PLAN_OPEN_FORM if adding else actions.PLAN_OPEN)
     if adding:
         return await _form_for(ctx, request, found.match.id)
     return await plan_card(ctx, request, found.match.id)
@@ -137,7 +132,12 @@ def plan_reply(
 ) -> Reply:
     """The plan card: a line per outcome (mark, title, progress bar, value against target, due date,
     customer owner), Mark achieved under each open manual outcome, and Add outcome."""
-    add = Button(label="Add outcome", action=OPEN_FORM, payload={"account_id": account_id}, style="primary")
+    add = Button(
+        label="Add outcome",
+        action=actions.PLAN_OPEN_FORM,
+        payload={"account_id": account_id},
+        style="primary",
+    )
     blocks: list[Block] = [Header(f"Success plan: {account_name}")]
     if notice:
         blocks.append(Text(notice))
@@ -148,7 +148,9 @@ def plan_reply(
     for state in states[:MAX_SHOWN]:
         blocks.append(Text(outcome_text(state, today)))
         if _can_mark(state):
-            mark = Button(label="Mark achieved", action=ACHIEVE, payload={"outcome_id": state.outcome.id})
+            mark = Button(
+                label="Mark achieved", action=actions.PLAN_ACHIEVE, payload={"outcome_id": state.outcome.id}
+            )
             blocks.append(Actions((mark,)))
     counts = _counts(states)
     context = [counts]
@@ -231,11 +233,11 @@ def outcome_form(
                 max_length=200,
             ),
         ),
-        submit_action=SAVE,
+        submit_action=actions.PLAN_SAVE,
         submit_label="Add",
         payload=payload,
         errors=errors or {},
-        opener=Button(label="Add outcome", action=OPEN_FORM, payload=payload, style="primary"),
+        opener=Button(label="Add outcome", action=actions.PLAN_OPEN_FORM, payload=payload, style="primary"),
     )
 
 
@@ -401,11 +403,13 @@ def share_form(
                 max_length=200,  # the outbox key holds it
             ),
         ),
-        submit_action=SHARE_SAVE,
+        submit_action=actions.PLAN_SHARE_SAVE,
         submit_label="Post",
         payload={"outcome_id": outcome_id},
         errors=errors or {},
-        opener=Button(label="Share to a channel", action=SHARE, payload={"outcome_id": outcome_id}),
+        opener=Button(
+            label="Share to a channel", action=actions.PLAN_SHARE, payload={"outcome_id": outcome_id}
+        ),
     )
 
 

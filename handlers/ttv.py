@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot import actions
 from bot.core.context import BotContext
 from bot.core.paging import paginate
 from bot.core.registry import Registry
@@ -24,7 +25,6 @@ from bot.success.ttv import (
     ttv_report,
 )
 from bot.types import Actions, Block, Button, Context, Header, Reply, Request, Response, Text
-from handlers.accounts import OPEN_ACTION
 
 PAGE_SIZE = 5  # per list; every listed account gets a button
 DEFINITION = "Time to value: days from contract start to the first-value milestone's completion"
@@ -175,5 +175,5 @@ def _late_line(item: Onboarding) -> str:
 
 def _open_button(facts: TtvFacts) -> Button:
     return Button(
-        label=truncate(facts.name, 75), action=OPEN_ACTION, payload={"account_id": facts.account_id}
+        label=truncate(facts.name, 75), action=actions.ACCOUNT_OPEN, payload={"account_id": facts.account_id}
     )

@@ -26,14 +26,13 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
+from bot import actions
 from bot.format import day_text, days_until_text, money, score_text
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Reply, Text
-from handlers import followups as followup_actions
-from handlers.accounts import OPEN_ACTION as OPEN_ACCOUNT
 from scheduler.reminders import health_text
 from storage import outbox
 from storage.db import Database
@@ -297,10 +296,14 @@ def alert_reply(alert: _Alert, health: AccountHealth | None, day: date) -> Reply
     blocks.append(
         Actions(
             (
-                Button(label="Open account", action=OPEN_ACCOUNT, payload={"account_id": alert.account_id}),
+                Button(
+                    label="Open account",
+                    action=actions.ACCOUNT_OPEN,
+                    payload={"account_id": alert.account_id},
+                ),
                 Button(
                     label="Log follow-up",
-                    action=followup_actions.OPEN_FORM,
+                    action=actions.FOLLOWUP_OPEN_FORM,
                     payload={"account_id": alert.account_id},
                 ),
             )

@@ -32,7 +32,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from bot.feedback import ACK, REASSIGN, Routing, channel_address, submit_feedback
+from bot import actions
+from bot.feedback import Routing, channel_address, submit_feedback
 from bot.format import money, plural, truncate
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
@@ -56,7 +57,6 @@ from storage.models import (
 log = get_logger("touchpoint.scheduler.feedback")
 
 PURPOSE = "feedback"
-THEME_ACK_ACTION = "feedback.theme_ack"
 REMIND, MANAGER = 1, 2
 TEXT_SIMILARITY = 90.0
 MIN_TEXT_TOKENS = 3  # shorter texts ("bug", "slow") match everything under token_set_ratio
@@ -182,9 +182,9 @@ def _escalation_reply(
     if marker:
         text = f"{text}\n**{marker}**"
     payload: dict[str, int | str | float | bool | None] = {"item_id": item.item_id}
-    buttons = [Button(label="Acknowledge", action=ACK, payload=payload, style="primary")]
+    buttons = [Button(label="Acknowledge", action=actions.FEEDBACK_ACK, payload=payload, style="primary")]
     if level == MANAGER:
-        buttons.append(Button(label="Reassign", action=REASSIGN, payload=payload))
+        buttons.append(Button(label="Reassign", action=actions.FEEDBACK_REASSIGN, payload=payload))
     return Reply(
         summary=text.replace("**", ""),
         blocks=(Text(text), Context((f"Feedback #{item.item_id}",)), Actions(tuple(buttons))),
@@ -380,7 +380,10 @@ def _theme_reply(
         f" ({money(total)} ARR in all):\n" + "\n".join(lines)
     )
     button = Button(
-        label="Acknowledge all", action=THEME_ACK_ACTION, payload={"theme_id": theme_id}, style="primary"
+        label="Acknowledge all",
+        action=actions.FEEDBACK_THEME_ACK,
+        payload={"theme_id": theme_id},
+        style="primary",
     )
     summary = f"{title}: {plural(len(accounts), 'account')}, {money(total)} ARR"
     return Reply(
@@ -654,7 +657,6 @@ async def feedback_from_surveys(
 
 __all__ = [
     "SURVEY_FRESH_DAYS",
-    "THEME_ACK_ACTION",
     "EscalationStats",
     "ThemeStats",
     "acknowledge_theme",

@@ -35,6 +35,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import actions
 from bot.format import band_mark, day_text, days_until_text, money, plural, score_text, trend_text, truncate
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
@@ -42,8 +43,6 @@ from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, loc
 from bot.serialize import address_to_dict, reply_to_dict
 from bot.types import Actions, Block, Button, Fields, Reply, Text
 from handlers import followups as followup_actions
-from handlers import milestones as milestone_actions
-from handlers.accounts import OPEN_ACTION as OPEN_ACCOUNT
 from storage import outbox
 from storage.db import Database
 from storage.models import Account, FollowUp, FollowUpStatus, LifecycleStage, Milestone, OutboxMessage, Person
@@ -304,12 +303,12 @@ async def existing_keys(session: AsyncSession, keys: Iterable[str]) -> set[str]:
 
 
 def _open_account(account_id: int) -> Button:
-    return Button(label="Open account", action=OPEN_ACCOUNT, payload={"account_id": account_id})
+    return Button(label="Open account", action=actions.ACCOUNT_OPEN, payload={"account_id": account_id})
 
 
 def _log_follow_up(account_id: int) -> Button:
     return Button(
-        label="Log follow-up", action=followup_actions.OPEN_FORM, payload={"account_id": account_id}
+        label="Log follow-up", action=actions.FOLLOWUP_OPEN_FORM, payload={"account_id": account_id}
     )
 
 
@@ -324,7 +323,7 @@ def milestone_reply(due: _MilestoneDue) -> Reply:
     text = f"{mark} **{due.account_name}**: {due.name} {when}."
     buttons = (
         *followup_actions.item_buttons(
-            milestone_actions.DONE, milestone_actions.SNOOZE, "milestone_id", due.milestone_id
+            actions.MILESTONE_DONE, actions.MILESTONE_SNOOZE, "milestone_id", due.milestone_id
         ),
         _log_follow_up(due.account_id),
     )
@@ -360,7 +359,7 @@ def follow_up_reply(due: _FollowUpDue) -> Reply:
     when = "due today" if overdue <= 0 else f"overdue by {plural(overdue, 'day')}"
     text = f"📌 Follow-up {when} for **{due.account_name}**: {truncate(due.what, 300)}"
     buttons = followup_actions.item_buttons(
-        followup_actions.DONE, followup_actions.SNOOZE, "followup_id", due.follow_up_id
+        actions.FOLLOWUP_DONE, actions.FOLLOWUP_SNOOZE, "followup_id", due.follow_up_id
     )
     return Reply(summary=text.replace("**", ""), blocks=(Text(text), Actions(buttons)))
 

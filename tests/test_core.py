@@ -16,9 +16,10 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from bot.actions import PAGE_MORE
 from bot.core.context import BotContext
 from bot.core.dispatch import Bot
-from bot.core.paging import MORE_ACTION, PAGE_SIZE, paginate
+from bot.core.paging import PAGE_SIZE, paginate
 from bot.core.registry import Registry
 from bot.errors import NotAllowed, new_reference
 from bot.log import configure
@@ -135,7 +136,7 @@ async def test_unregistered_person_cannot_click_or_submit(sqlite_db: Database, b
         "milestone.done": {"milestone_id": team.qbr_nov},
         "milestone.snooze": {"milestone_id": team.qbr_nov, "days": 7},
         "milestones.of_account": {"account_id": team.acme_rockets},
-        MORE_ACTION: {"command": "my", "args": "", "offset": 10},
+        PAGE_MORE: {"command": "my", "args": "", "offset": 10},
     }
     assert set(payloads) <= set(bot.registry.actions)
     for name, payload in payloads.items():
@@ -344,7 +345,7 @@ def test_first_page_has_ten_and_a_more_button() -> None:
     assert page.caption == "1-10 of 25"
     assert page.more is not None
     assert page.more.label == "More (15 left)"
-    assert page.more.action == MORE_ACTION
+    assert page.more.action == PAGE_MORE
     assert page.more.payload == {"command": "followups", "args": "acme rockets", "offset": 10}
 
 
@@ -373,7 +374,7 @@ def test_odd_offsets_fall_back_sensibly(offset: object) -> None:
 
 
 async def test_more_for_an_unknown_command_is_refused(bot: Bot, maya: Actor) -> None:
-    reply = await bot.handle(action(maya, MORE_ACTION, {"command": "frobnicate", "offset": 10}))
+    reply = await bot.handle(action(maya, PAGE_MORE, {"command": "frobnicate", "offset": 10}))
     assert isinstance(reply, Reply)
     assert reply.summary == "That list can no longer be continued. Run the command again."
 

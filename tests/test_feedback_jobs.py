@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot.actions import FEEDBACK_THEME_ACK
 from bot.digests import build_csm_digest, build_team_digest
 from bot.feedback import Routing
 from bot.serialize import address_from_dict, reply_from_dict
 from bot.types import Address, Platform, Reply
 from scheduler.feedback_jobs import (
-    THEME_ACK_ACTION,
     acknowledge_theme,
     add_business_days,
     detect_themes,
@@ -219,7 +219,7 @@ async def test_a_tag_on_three_accounts_is_alerted_once(db: Database) -> None:
         "• **Account 0** · $100k ARR",
         "[Acknowledge all]",
     ]
-    assert alert.buttons[0].action == THEME_ACK_ACTION
+    assert alert.buttons[0].action == FEEDBACK_THEME_ACK
     assert alert.buttons[0].payload == {"theme_id": theme_id}
     themed = {i.id for i in await items(db) if i.theme_id == theme_id}
     assert third in themed and len(themed) == 4

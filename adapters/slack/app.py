@@ -38,6 +38,7 @@ from adapters.slack.render import (
     render_message,
     render_modal,
 )
+from bot import actions
 from bot.core.dispatch import Bot, error_reply
 from bot.core.grammar import parse
 from bot.errors import crash_message, new_reference
@@ -289,7 +290,7 @@ class SlackAdapter:
             kind=RequestKind.ACTION,
             actor=actor,
             address=address,
-            action="followup.open_form",
+            action=actions.FOLLOWUP_OPEN_FORM,
             payload={"summary": str(message.get("text") or "")[:2900]},
         )
         response = await self.bot.handle(request)
@@ -308,7 +309,7 @@ class SlackAdapter:
             kind=RequestKind.ACTION,
             actor=actor,
             address=address,
-            action="feedback.open_form",
+            action=actions.FEEDBACK_OPEN_FORM,
             payload={
                 "text": str(message.get("text") or "")[:2900],
                 "source_link": link,

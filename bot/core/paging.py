@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from bot import actions
 from bot.types import Button, Request
 
 PAGE_SIZE = 10
-MORE_ACTION = "page.more"
 T = TypeVar("T")
 
 
@@ -54,7 +54,7 @@ def page_of(
     if offset + size < total:
         more = Button(
             label=f"More ({total - offset - size} left)",
-            action=MORE_ACTION,
+            action=actions.PAGE_MORE,
             payload={"command": request.command, "args": request.arg_text, "offset": offset + size},
         )
     return Page(items=chunk, offset=offset, total=total, more=more)

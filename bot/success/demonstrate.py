@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import actions
 from bot.format import day_text, plural
 from bot.health.measures import METRICS, Style
 from bot.log import get_logger
@@ -38,7 +39,6 @@ from storage.upsert import upsert
 log = get_logger("touchpoint.demonstrate")
 
 PURPOSE = "outcome"
-SHARE = "plan.share"  # the button on the owner's message: opens the "which channel?" form
 RETRY_DAYS = 14  # how long an achieved outcome whose owner could not be reached is tried again
 
 
@@ -171,7 +171,7 @@ def owner_message(achievement: Achievement) -> Reply:
     )
     share = Button(
         label="Share to a channel",
-        action=SHARE,
+        action=actions.PLAN_SHARE,
         payload={"outcome_id": achievement.outcome_id},
         style="primary",
     )
