@@ -24,7 +24,7 @@ from adapters.web import build_web_app, serve
 from bot.delivery import DeliveryWorker, Sender
 from bot.log import get_logger
 from bot.recipients import TEAMS_PERSON_PREFIX
-from bot.serialize import address_to_dict, reply_to_dict
+from bot.serialize import outbox_message
 from bot.settings import Settings
 from bot.types import Address, Context, Platform, Reply, Text
 from handlers import build_bot
@@ -91,13 +91,7 @@ def dead_message_alerter(
             if address is None:
                 continue
             messages.append(
-                outbox.NewMessage(
-                    idempotency_key=f"admin:dead:{message.id}:{admin.id}",
-                    purpose=ADMIN_PURPOSE,
-                    platform=address.platform.value,
-                    address=address_to_dict(address),
-                    payload=reply_to_dict(reply),
-                )
+                outbox_message(f"admin:dead:{message.id}:{admin.id}", ADMIN_PURPOSE, address, reply)
             )
         if not messages:
             log.warning("dead_message_no_admin_reachable", outbox_id=message.id)

@@ -36,7 +36,7 @@ from bot.format import truncate
 from bot.log import get_logger
 from bot.recipients import address_for
 from bot.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, score, strongly_negative_marker
-from bot.serialize import address_to_dict, reply_to_dict
+from bot.serialize import outbox_message, reply_to_dict
 from bot.types import Actions, Actor, Address, Block, Button, Context, Fields, Platform, Reply, Text
 from storage import audit, outbox
 from storage.db import Database
@@ -276,10 +276,10 @@ async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime, stro
         if address is None:
             problems.append(f"{_who(person, person_id)} cannot be reached on Slack or Teams")
             continue
-        messages.append(_message(f"feedback:{item.id}:new:{person_id}", address, card))
+        messages.append(outbox_message(f"feedback:{item.id}:new:{person_id}", PURPOSE, address, card))
     channel = channel_address(item.recipient_channel)
     if channel is not None:
-        messages.append(_message(f"feedback:{item.id}:new:channel", channel, card))
+        messages.append(outbox_message(f"feedback:{item.id}:new:channel", PURPOSE, channel, card))
     elif item.recipient_channel:
         problems.append(f"the channel {item.recipient_channel!r} is not slack:ID or teams:ID")
     if item.recipient_id is None and channel is None and not problems:
@@ -409,7 +409,7 @@ async def reassign(
         problems = [f"{target.name} ({target.email}) cannot be reached on Slack or Teams"]
         messages += _admin_reports(item, account_name, problems, admins, key=key)
     else:
-        messages.append(_message(f"{key}:{target.id}", address, card))
+        messages.append(outbox_message(f"{key}:{target.id}", PURPOSE, address, card))
     await outbox.enqueue(db, messages, now=now)
     await _tell_originator(db, item, actor, verb=note, note=None, key=f"{key}:originator", now=now)
     return item, target
@@ -443,7 +443,7 @@ async def _tell_originator(
         ]
         await outbox.enqueue(db, _admin_reports(item, account_name, problems, admins, key=key), now=now)
         return
-    await outbox.enqueue(db, [_message(key, address, reply_to_dict(reply))], now=now)
+    await outbox.enqueue(db, [outbox_message(key, PURPOSE, address, reply)], now=now)
 
 
 # ------------------------------------------------------------------------------------------------ cards
@@ -512,18 +512,6 @@ def item_buttons(item: FeedbackItem) -> tuple[Button, ...]:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _message(
-    key: str, address: Address, payload: dict[str, Any], purpose: str = PURPOSE
-) -> outbox.NewMessage:
-    return outbox.NewMessage(
-        idempotency_key=key,
-        purpose=purpose,
-        platform=address.platform.value,
-        address=address_to_dict(address),
-        payload=payload,
-    )
-
-
 def _who(person: Person | None, person_id: int) -> str:
     return f"{person.name} ({person.email})" if person is not None else f"person #{person_id}"
 
@@ -579,7 +567,7 @@ def _admin_reports(
     log.warning("feedback_unreachable", item_id=item.id, problems=list(problems))
     payload = reply_to_dict(reply)
     return [
-        _message(f"{key}:admin:{admin_id}", address, payload, purpose=ADMIN_PURPOSE)
+        outbox_message(f"{key}:admin:{admin_id}", ADMIN_PURPOSE, address, payload)
         for admin_id, address in admins.items()
     ]
 

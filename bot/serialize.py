@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from bot.types import (
@@ -20,6 +21,7 @@ from bot.types import (
     Reply,
     Text,
 )
+from storage.outbox import NewMessage
 
 
 def button_to_dict(button: Button) -> dict[str, Any]:
@@ -116,4 +118,25 @@ def address_from_dict(data: dict[str, Any]) -> Address:
         thread=data.get("thread"),
         user=data.get("user"),
         private=bool(data.get("private", True)),
+    )
+
+
+def outbox_message(
+    key: str,
+    purpose: str,
+    address: Address,
+    reply: Reply | dict[str, Any],
+    *,
+    not_before: datetime | None = None,
+) -> NewMessage:
+    """The outbox row for one message: ``reply`` to ``address``, sent once per idempotency ``key``.
+    ``reply`` may already be a payload dict (a digest with its chart images, a card built once and sent
+    to several people)."""
+    return NewMessage(
+        idempotency_key=key,
+        purpose=purpose,
+        platform=address.platform.value,
+        address=address_to_dict(address),
+        payload=reply if isinstance(reply, dict) else reply_to_dict(reply),
+        not_before=not_before,
     )

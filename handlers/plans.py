@@ -24,7 +24,7 @@ from bot.feedback import channel_address
 from bot.format import plural, truncate
 from bot.health.measures import METRICS
 from bot.health.outcomes import OutcomeState
-from bot.serialize import address_to_dict, reply_to_dict
+from bot.serialize import outbox_message
 from bot.success import demonstrate
 from bot.success.plan_text import PROGRESS_LABEL, outcome_text
 from bot.success.plans import account_plan, value_now
@@ -501,12 +501,11 @@ async def share_save_action(ctx: BotContext, request: Request) -> Response:
     assert address is not None
     label = next((o.label for o in options if o.value == chosen), None)
     where = channel_text(address, label)
-    message = outbox.NewMessage(
-        idempotency_key=f"outcome-shared:{outcome_id}:{address.platform.value}:{address.target}",
-        purpose=SHARE_PURPOSE,
-        platform=address.platform.value,
-        address=address_to_dict(address),
-        payload=reply_to_dict(demonstrate.summary_reply(achievement)),
+    message = outbox_message(
+        f"outcome-shared:{outcome_id}:{address.platform.value}:{address.target}",
+        SHARE_PURPOSE,
+        address,
+        demonstrate.summary_reply(achievement),
     )
     new = await outbox.enqueue(ctx.db, [message], now=ctx.now())
     text = f"📣 Posted to {where}." if new else f"It was posted to {where} already."

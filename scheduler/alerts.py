@@ -31,7 +31,7 @@ from bot.format import day_text, days_until_text, money, score_text
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
-from bot.serialize import address_to_dict, reply_to_dict
+from bot.serialize import outbox_message
 from bot.types import Actions, Block, Button, Fields, Reply, Text
 from scheduler.reminders import health_text
 from storage import outbox
@@ -224,12 +224,11 @@ async def enqueue_health_alerts(
         assert address is not None
         not_before = hours.next_open(now, zone_of(owner.timezone)) if hours is not None else None
         messages.append(
-            outbox.NewMessage(
-                idempotency_key=alert_key(alert.account_id, alert.kinds[0], day),
-                purpose=PURPOSE,
-                platform=address.platform.value,
-                address=address_to_dict(address),
-                payload=reply_to_dict(alert_reply(alert, health.get(alert.account_id), day)),
+            outbox_message(
+                alert_key(alert.account_id, alert.kinds[0], day),
+                PURPOSE,
+                address,
+                alert_reply(alert, health.get(alert.account_id), day),
                 not_before=None if not_before == now else not_before,
             )
         )

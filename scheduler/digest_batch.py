@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.context import BotContext
 from bot.digests import Digest, build_csm_digests, build_digest, digest_today, previous_digest_day
 from bot.log import get_logger
-from bot.serialize import address_to_dict
+from bot.serialize import outbox_message
 from bot.types import Address
 from scheduler.jobs import (
     DIGEST_PURPOSE,
@@ -79,15 +79,7 @@ async def run_digests(
             log.info("digest_empty", subscription_id=item.subscription.id, period=item.period)
             runs[item.subscription.id] = DigestRun(item.subscription.id, DigestOutcome.EMPTY, item.period)
             continue
-        messages.append(
-            outbox.NewMessage(
-                idempotency_key=item.key,
-                purpose=DIGEST_PURPOSE,
-                platform=item.address.platform.value,
-                address=address_to_dict(item.address),
-                payload=digest_payload(digest),
-            )
-        )
+        messages.append(outbox_message(item.key, DIGEST_PURPOSE, item.address, digest_payload(digest)))
     new_keys = await outbox.enqueue_new_keys(ctx.db, messages, now=now)
     built = [item for item in planned if item.subscription.id not in runs]
     await _mark_sent(ctx, built)

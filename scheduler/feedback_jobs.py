@@ -38,8 +38,9 @@ from bot.format import money, plural, truncate
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from bot.sentiment import STRONGLY_NEGATIVE, strongly_negative_marker
-from bot.serialize import address_to_dict, reply_to_dict
-from bot.types import Actions, Address, Button, Context, Header, Reply, Text
+from bot.serialize import outbox_message
+from bot.types import Actions, Button, Context, Header, Reply, Text
+from storage import outbox
 from storage.db import Database
 from storage.models import (
     Account,
@@ -47,8 +48,6 @@ from storage.models import (
     FeedbackState,
     FeedbackTheme,
     FeedbackTransition,
-    OutboxMessage,
-    OutboxStatus,
     Person,
     SurveyKind,
     SurveyResponse,
@@ -69,41 +68,6 @@ OPEN_STATES = (FeedbackState.NEW.value, FeedbackState.ACKNOWLEDGED.value)
 
 
 # ------------------------------------------------------------------------------------------- helpers
-
-
-def _message(key: str, address: Address, reply: Reply, not_before: datetime | None) -> dict[str, Any]:
-    return {
-        "idempotency_key": key,
-        "purpose": PURPOSE,
-        "platform": address.platform.value,
-        "address": address_to_dict(address),
-        "payload": reply_to_dict(reply),
-        "not_before": not_before,
-    }
-
-
-async def _enqueue_in(session: AsyncSession, messages: Sequence[dict[str, Any]], *, now: datetime) -> int:
-    """Outbox rows written in the caller's transaction (with the state change they record); a key
-    already present is left alone. Returns how many rows were new."""
-    bind = session.get_bind()
-    insert = postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    new = 0
-    for m in messages:
-        row = {
-            "idempotency_key": m["idempotency_key"],
-            "purpose": m["purpose"],
-            "platform": m["platform"],
-            "address": m["address"],
-            "payload": m["payload"],
-            "status": OutboxStatus.PENDING.value,
-            "attempts": 0,
-            "next_attempt_at": m["not_before"] or now,
-            "created_at": now,
-        }
-        result = await session.execute(statement.values(row))
-        new += int(result.rowcount or 0)  # type: ignore[attr-defined]
-    return new
 
 
 def _quote(text: str, limit: int = 200) -> str:
@@ -241,7 +205,7 @@ async def escalate_unacknowledged(
                 .order_by(FeedbackItem.id)
             )
         ).all()
-        messages: list[dict[str, Any]] = []
+        messages: list[outbox.NewMessage] = []
         raised: dict[int, list[int]] = defaultdict(list)
         no_manager: list[int] = []
         unreachable: set[int] = set()
@@ -269,9 +233,13 @@ async def escalate_unacknowledged(
                 continue
             not_before = hours.next_open(now, target_zone) if hours is not None else None
             reply = _escalation_reply(item, due, now, zone, strongly_negative)
-            messages.append(_message(f"feedback:{item_id}:escalate:{due}", address, reply, not_before))
+            messages.append(
+                outbox_message(
+                    f"feedback:{item_id}:escalate:{due}", PURPOSE, address, reply, not_before=not_before
+                )
+            )
             raised[due].append(item_id)
-        await _enqueue_in(session, messages, now=now)
+        await outbox.enqueue_in(session, messages, now=now)
         for level, ids in raised.items():
             await session.execute(
                 update(FeedbackItem)
@@ -464,7 +432,7 @@ async def detect_themes(
 
         alerted: list[int] = []
         joined = 0
-        messages: list[dict[str, Any]] = []
+        messages: list[outbox.NewMessage] = []
 
         async def settle(key: str, label: str, members: list[_Item], theme_id: int | None) -> None:
             nonlocal joined
@@ -481,7 +449,7 @@ async def detect_themes(
                     alerted.append(theme_id)
                     accounts = await _theme_accounts(session, free)
                     reply = _theme_reply(theme_id, label, accounts, window_days)
-                    messages.append(_message(f"feedback:theme:{theme_id}", address, reply, None))
+                    messages.append(outbox_message(f"feedback:theme:{theme_id}", PURPOSE, address, reply))
             if free:
                 await session.execute(
                     update(FeedbackItem)
@@ -501,7 +469,7 @@ async def detect_themes(
             digest = hashlib.sha1(group[0].norm.encode("utf-8")).hexdigest()[:16]
             label = _quote(group[0].text, 80)
             await settle(f"text:{digest}", label, group, themed[0] if themed else None)
-        await _enqueue_in(session, messages, now=now)
+        await outbox.enqueue_in(session, messages, now=now)
     stats = ThemeStats(items=len(items), alerted=len(alerted), joined=joined, theme_ids=tuple(alerted))
     log.info("feedback_themes", items=stats.items, alerted=stats.alerted, joined=stats.joined)
     return stats
@@ -553,14 +521,16 @@ async def acknowledge_theme(db: Database, *, theme_id: int, actor_id: int | None
         if theme.acknowledged_at is None:
             theme.acknowledged_at = now
             theme.acknowledged_by_id = actor_id
-        await _enqueue_in(session, await _originator_notes(session, ids, actor_id, theme.label), now=now)
+        await outbox.enqueue_in(
+            session, await _originator_notes(session, ids, actor_id, theme.label), now=now
+        )
     log.info("feedback_theme_acknowledged", theme_id=theme_id, items=len(ids), actor_id=actor_id)
     return len(ids)
 
 
 async def _originator_notes(
     session: AsyncSession, item_ids: Sequence[int], actor_id: int | None, label: str
-) -> list[dict[str, Any]]:
+) -> list[outbox.NewMessage]:
     """Tell the originators of the acknowledged items (keyed as a one-by-one acknowledgement would be)."""
     if not item_ids:
         return []
@@ -592,7 +562,9 @@ async def _originator_notes(
             summary=f"{who} acknowledged your feedback #{item_id}",
             blocks=(Text(f"{line}\n> {truncate(text, 300)}"),),
         )
-        messages.append(_message(f"feedback:{item_id}:acknowledged:originator", address, reply, None))
+        messages.append(
+            outbox_message(f"feedback:{item_id}:acknowledged:originator", PURPOSE, address, reply)
+        )
     return messages
 
 

@@ -25,7 +25,7 @@ from bot.digests import build_digest
 from bot.health.service import recompute
 from bot.log import get_logger
 from bot.recipients import TEAMS_PERSON_PREFIX
-from bot.serialize import address_to_dict, reply_to_dict
+from bot.serialize import outbox_message, reply_to_dict
 from bot.types import Address, Platform, Reply
 from scheduler.alerts import enqueue_health_alerts
 from storage import outbox
@@ -209,13 +209,7 @@ async def run_digest(
     if digest is None:
         log.info("digest_empty", subscription_id=subscription_id, period=period)
         return DigestRun(subscription_id, DigestOutcome.EMPTY, period)
-    message = outbox.NewMessage(
-        idempotency_key=key,
-        purpose=DIGEST_PURPOSE,
-        platform=address.platform.value,
-        address=address_to_dict(address),
-        payload=digest_payload(digest),
-    )
+    message = outbox_message(key, DIGEST_PURPOSE, address, digest_payload(digest))
     new = await outbox.enqueue(db, [message], now=now)
     async with db.transaction() as session:
         await session.execute(

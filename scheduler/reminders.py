@@ -40,7 +40,7 @@ from bot.format import band_mark, day_text, days_until_text, money, plural, scor
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, local_days
-from bot.serialize import address_to_dict, reply_to_dict
+from bot.serialize import outbox_message
 from bot.types import Actions, Block, Button, Fields, Reply, Text
 from handlers import followups as followup_actions
 from storage import outbox
@@ -418,15 +418,7 @@ async def enqueue_due_reminders(
         else:
             reply = follow_up_reply(due)
         address = addresses[due.person_id]
-        messages.append(
-            outbox.NewMessage(
-                idempotency_key=due.key,
-                purpose=PURPOSE,
-                platform=address.platform.value,
-                address=address_to_dict(address),
-                payload=reply_to_dict(reply),
-            )
-        )
+        messages.append(outbox_message(due.key, PURPOSE, address, reply))
         by_kind[_kind(due)] += 1
     enqueued = await outbox.enqueue(db, messages, now=now)
     stats = ReminderStats(

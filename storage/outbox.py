@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
@@ -49,7 +50,16 @@ async def enqueue_new_keys(db: Database, messages: Sequence[NewMessage], *, now:
     """Store ``messages`` like :func:`enqueue`; returns the idempotency keys that were new."""
     if not messages:
         return set()
-    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    async with db.transaction() as session:
+        return await enqueue_in(session, messages, now=now)
+
+
+async def enqueue_in(session: AsyncSession, messages: Sequence[NewMessage], *, now: datetime) -> set[str]:
+    """Store ``messages`` in the caller's transaction, so a message commits with the state change it
+    announces (or not at all); a key already present is left alone. Returns the keys that were new."""
+    if not messages:
+        return set()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     rows = [
         {
             "idempotency_key": m.idempotency_key,
@@ -71,9 +81,8 @@ async def enqueue_new_keys(db: Database, messages: Sequence[NewMessage], *, now:
         .on_conflict_do_nothing(index_elements=["idempotency_key"])
         .returning(OutboxMessage.idempotency_key)
     )
-    async with db.transaction() as session:
-        result = await session.execute(statement, rows)
-        return set(result.scalars())
+    result = await session.execute(statement, rows)
+    return set(result.scalars())
 
 
 def _due(now: datetime) -> Any:

@@ -23,18 +23,16 @@ from bot.format import day_text, plural
 from bot.health.measures import METRICS, Style
 from bot.log import get_logger
 from bot.recipients import address_for
-from bot.serialize import address_to_dict, reply_to_dict
+from bot.serialize import outbox_message
 from bot.types import Actions, Block, Button, Fields, Header, Reply, Text
+from storage import outbox
 from storage.db import Database
 from storage.models import (
     Account,
-    OutboxMessage,
-    OutboxStatus,
     Outcome,
     OutcomeStatus,
     Person,
 )
-from storage.upsert import upsert
 
 log = get_logger("touchpoint.demonstrate")
 
@@ -250,19 +248,8 @@ async def demonstrate(session: AsyncSession, outcome_id: int, *, now: datetime) 
             reason="no owner" if owner is None else "no Slack or Teams identity",
         )
         return False
-    message = {
-        "idempotency_key": achieved_key(outcome_id),
-        "purpose": PURPOSE,
-        "platform": address.platform.value,
-        "address": address_to_dict(address),
-        "payload": reply_to_dict(owner_message(achievement)),
-        "status": OutboxStatus.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
-    # Insert-if-missing: the same key never makes a second message.
-    await upsert(session, OutboxMessage, [message], key=["idempotency_key"], update=[])
+    message = outbox_message(achieved_key(outcome_id), PURPOSE, address, owner_message(achievement))
+    await outbox.enqueue_in(session, [message], now=now)  # the same key never makes a second message
     log.info("outcome_demonstrated", outcome_id=outcome_id, owner_id=owner.id if owner else None)
     return True
 
