@@ -13,6 +13,7 @@ from bot.core.lookup import LookupResult
 from bot.core.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
+from bot.feedback.sentiment import Tone, ToneSummary, recent_tone
 from bot.format import (
     arr_trend_text,
     band_mark,
@@ -27,7 +28,6 @@ from bot.format import (
 )
 from bot.health.outcomes import OutcomeState
 from bot.health.service import AccountHealth, latest_health
-from bot.sentiment import Tone, ToneSummary, recent_tone
 from bot.success.plan_text import highlight_line, plan_highlights
 from bot.success.plans import account_plan
 from bot.success.ttv import account_ttv

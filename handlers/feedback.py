@@ -11,14 +11,16 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from bot import actions
-from bot import feedback as service
 from bot.core.context import BotContext
 from bot.core.lookup import AccountRef
 from bot.core.paging import paginate
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotAllowed, NotFound
+from bot.feedback.items import load_for_change, reassign, submit_feedback, transition
+from bot.feedback.messages import STATE_LABELS, item_buttons, item_reply
+from bot.feedback.routing import CS_TEAM, MAX_TEXT, normalise_tags, routing_from_settings, team_of
+from bot.feedback.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, strongly_negative_marker
 from bot.format import plural, truncate
-from bot.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, strongly_negative_marker
 from bot.types import (
     Actions,
     Block,
@@ -65,7 +67,7 @@ def register(registry: Registry) -> None:
 
 async def theme_ack_action(ctx: BotContext, request: Request) -> Response:
     """'Acknowledge all' on a systemic-issue alert: the CX team, CS managers and admins may press it."""
-    from scheduler.feedback_jobs import acknowledge_theme
+    from bot.feedback.themes import acknowledge_theme
 
     if request.actor.role not in (Role.CX, Role.CS_MANAGER, Role.ADMIN):
         raise NotAllowed("Only the CX team, CS managers and admins can acknowledge a recurring issue.")
@@ -122,7 +124,7 @@ def feedback_form(
                 label=label,
                 kind=InputKind.MULTILINE,
                 initial=values.get("text") or None,
-                max_length=service.MAX_TEXT,
+                max_length=MAX_TEXT,
             ),
             FormInput(
                 id="tags",
@@ -206,7 +208,7 @@ def _split_words(args: Sequence[str]) -> _Parsed:
                 tags.append(tag)
         else:
             words.append(word)
-    return _Parsed(words=words, tags=service.normalise_tags(tags), urgent=urgent)
+    return _Parsed(words=words, tags=normalise_tags(tags), urgent=urgent)
 
 
 def _is_named(ref: AccountRef, typed: str) -> bool:
@@ -278,11 +280,11 @@ async def _submit(
     source: str,
     source_link: str | None = None,
 ) -> Reply:
-    routing = service.routing_from_settings(ctx.settings)
-    item = await service.submit_feedback(
+    routing = routing_from_settings(ctx.settings)
+    item = await submit_feedback(
         ctx.db,
         originator_id=request.actor.person_id,
-        originator_team=service.team_of(request.actor.role),
+        originator_team=team_of(request.actor.role),
         account_id=account_id,
         text=text,
         tags=tags,
@@ -300,7 +302,7 @@ async def _submit(
             recipient = await session.scalar(select(Person.name).where(Person.id == item.recipient_id))
     channel = None
     if item.recipient_channel:
-        channel = "the CX channel" if item.originator_team == service.CS_TEAM else "the CS channel"
+        channel = "the CX channel" if item.originator_team == CS_TEAM else "the CS channel"
     places = [p for p in (recipient, channel) if p]
     where = " and ".join(places) if places else "the admins (nobody is set up to receive it)"
     about = f" about **{account_name}**" if account_name else ""
@@ -386,27 +388,25 @@ async def _card(ctx: BotContext, item: FeedbackItem, *, replace: bool) -> Reply:
     async with ctx.db.sessions() as session:
         account_name = await session.scalar(select(Account.name).where(Account.id == item.account_id))
         originator = await session.scalar(select(Person.name).where(Person.id == item.originator_id))
-    card = service.item_reply(
-        item, account_name, originator, for_recipient=True, strongly_negative=_threshold(ctx)
-    )
+    card = item_reply(item, account_name, originator, for_recipient=True, strongly_negative=_threshold(ctx))
     return Reply(summary=card.summary, blocks=card.blocks, replace=replace)
 
 
 def _threshold(ctx: BotContext) -> float:
     """The tone at or below which an item is marked strongly negative (the feedback settings)."""
-    return service.routing_from_settings(ctx.settings).strongly_negative
+    return routing_from_settings(ctx.settings).strongly_negative
 
 
 async def _check(ctx: BotContext, request: Request) -> int:
     """The item a button names, once the actor may change it (a payload grants nothing)."""
     item_id = payload_int(request, "item_id")
     async with ctx.db.sessions() as session:
-        await service.load_for_change(session, request.actor, item_id)
+        await load_for_change(session, request.actor, item_id)
     return item_id
 
 
 async def ack_action(ctx: BotContext, request: Request) -> Response:
-    item = await service.transition(
+    item = await transition(
         ctx.db,
         item_id=payload_int(request, "item_id"),
         actor=request.actor,
@@ -427,7 +427,7 @@ async def resolve_save_action(ctx: BotContext, request: Request) -> Response:
     errors = validate_form(form, request.values, today=ctx.today(request.actor))
     if errors:
         return resolve_form(item_id, errors=errors)
-    item = await service.transition(
+    item = await transition(
         ctx.db,
         item_id=item_id,
         actor=request.actor,
@@ -449,7 +449,7 @@ async def reassign_save_action(ctx: BotContext, request: Request) -> Response:
     if errors:
         return reassign_form(item_id, errors=errors, email=email)
     try:
-        item, person = await service.reassign(
+        item, person = await reassign(
             ctx.db,
             item_id=item_id,
             actor=request.actor,
@@ -508,7 +508,7 @@ async def _list(
             title = "Open feedback"
         elif actor.role == Role.CX.value:
             title = "Open feedback for CX and you"
-            to_cx = (FeedbackItem.recipient_id.is_(None)) & (FeedbackItem.originator_team == service.CS_TEAM)
+            to_cx = (FeedbackItem.recipient_id.is_(None)) & (FeedbackItem.originator_team == CS_TEAM)
             query = query.where(or_(mine, to_cx))
         elif actor.role == Role.CS_MANAGER.value:
             title = "Open feedback for your team"
@@ -541,7 +541,7 @@ def list_reply(
     for row in page.items:
         blocks.append(Text(feedback_line(row, now, strongly_negative=strongly_negative)))
         if row.item.state != FeedbackState.RESOLVED.value:
-            blocks.append(Actions(service.item_buttons(row.item)))
+            blocks.append(Actions(item_buttons(row.item)))
     blocks.append(Context((page.caption,)))
     if page.more:
         blocks.append(Actions((page.more,)))
@@ -556,7 +556,7 @@ def list_reply(
 def feedback_line(row: FeedbackRow, now: datetime, *, strongly_negative: float = STRONGLY_NEGATIVE) -> str:
     """One item in a list; a strongly negative one shows the marker and its score."""
     item = row.item
-    state = service.STATE_LABELS.get(item.state, item.state)
+    state = STATE_LABELS.get(item.state, item.state)
     about = f"**{row.account_name}**" if row.account_name else "**(many accounts)**"
     tags = "".join(f" #{t}" for t in item.tags or ())
     urgent = "🚨 " if item.urgent else ""
@@ -564,7 +564,7 @@ def feedback_line(row: FeedbackRow, now: datetime, *, strongly_negative: float =
     if marker:
         urgent += f"{marker} "
     who = row.originator_name or "a survey"
-    to = row.recipient_name or ("CX" if item.originator_team == service.CS_TEAM else "CS")
+    to = row.recipient_name or ("CX" if item.originator_team == CS_TEAM else "CS")
     days = max(0, (now - item.created_at).days)
     age = "today" if days == 0 else f"{days}d ago"
     return f"{urgent}{state} #{item.id} {about}{tags}: {truncate(item.text, 160)} · {who} → {to} · {age}"

@@ -20,7 +20,7 @@ from bot import actions
 from bot.core.context import BotContext
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
-from bot.feedback import channel_address
+from bot.feedback.routing import channel_address
 from bot.format import plural, truncate
 from bot.health.measures import METRICS
 from bot.health.outcomes import OutcomeState

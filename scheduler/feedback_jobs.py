@@ -1,4 +1,4 @@
-"""The feedback loop's scheduled side: escalation, recurring themes and feedback from survey answers.
+"""The feedback loop's scheduled side: escalation and recurring themes.
 
 - :func:`escalate_unacknowledged` (every 30 minutes): an item still ``new`` one business day after it
   was raised reminds its recipient; after three business days it goes to the recipient's manager.
@@ -9,37 +9,40 @@
 - :func:`detect_themes` (every 30 minutes): the same tag, or near-identical text, raised for
   ``min_accounts`` different accounts within ``window_days`` days is a systemic issue. It is alerted to
   the CX channel once (``FeedbackTheme.key`` is unique: ``tag:bug`` or ``text:<hash>``); items that join
-  later get the theme's id and no second alert. :func:`acknowledge_theme` is the "Acknowledge all" button.
-- :func:`feedback_from_surveys`: a detractor (NPS 0-6) or CSAT 1-2 answer with a comment becomes a feedback
-  item to the account's CSM, once per answer (``FeedbackItem.survey_response_id`` is unique).
+  later get the theme's id and no second alert. How texts are compared, how the alert reads and the
+  "Acknowledge all" button are in :mod:`bot.feedback.themes`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, tzinfo
-from decimal import Decimal
-from typing import Any
 
-from rapidfuzz import fuzz
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot import actions
-from bot.feedback import Routing, channel_address, submit_feedback
-from bot.format import money, plural, truncate
+from bot.feedback.messages import PURPOSE
+from bot.feedback.routing import channel_address
+from bot.feedback.sentiment import STRONGLY_NEGATIVE, strongly_negative_marker
+from bot.feedback.themes import (
+    SURVEY_TAGS,
+    ThemeItem,
+    normalise_tag,
+    normalise_text,
+    text_clusters,
+    theme_accounts,
+    theme_reply,
+)
+from bot.format import plural, truncate
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
-from bot.sentiment import STRONGLY_NEGATIVE, strongly_negative_marker
 from bot.serialize import outbox_message
-from bot.types import Actions, Button, Context, Header, Reply, Text
+from bot.types import Actions, Button, Context, Reply, Text
 from storage import outbox
 from storage.db import Database
 from storage.models import (
@@ -47,23 +50,12 @@ from storage.models import (
     FeedbackItem,
     FeedbackState,
     FeedbackTheme,
-    FeedbackTransition,
     Person,
-    SurveyKind,
-    SurveyResponse,
 )
 
 log = get_logger("touchpoint.scheduler.feedback")
 
-PURPOSE = "feedback"
 REMIND, MANAGER = 1, 2
-TEXT_SIMILARITY = 90.0
-MIN_TEXT_TOKENS = 3  # shorter texts ("bug", "slow") match everything under token_set_ratio
-# Tags a survey item carries: they say where it came from, not what it is about.
-SURVEY_TAGS = frozenset({SurveyKind.NPS.value, SurveyKind.CSAT.value, SurveyKind.CES.value})
-DETRACTOR_MAX = {SurveyKind.NPS.value: 6, SurveyKind.CSAT.value: 2}
-SURVEY_FRESH_DAYS = 30  # an imported answer older than this is history, not news
-MAX_THEME_LINES = 15
 OPEN_STATES = (FeedbackState.NEW.value, FeedbackState.ACKNOWLEDGED.value)
 
 
@@ -269,58 +261,6 @@ async def escalate_unacknowledged(
 
 # -------------------------------------------------------------------------------------------- themes
 
-_PUNCTUATION = re.compile(r"[^\w\s]+")
-
-
-def normalise_text(text: str) -> str:
-    """Case-, accent-, punctuation- and whitespace-free text, for comparing feedback."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(_PUNCTUATION.sub(" ", folded).split())
-
-
-def similar(a: str, b: str) -> bool:
-    """Whether two normalised texts are near-identical (token set ratio >= 90)."""
-    return fuzz.token_set_ratio(a, b) >= TEXT_SIMILARITY
-
-
-def normalise_tag(tag: str) -> str:
-    return tag.strip().lstrip("#").lower()
-
-
-@dataclass(slots=True)
-class _Item:
-    id: int
-    account_id: int
-    tags: list[str]
-    text: str
-    theme_id: int | None
-    created_at: datetime
-    norm: str = ""
-
-
-@dataclass(slots=True)
-class _Cluster:
-    key: str
-    label: str
-    items: list[_Item]
-
-
-def text_clusters(items: Sequence[_Item]) -> list[list[_Item]]:
-    """Items grouped by near-identical text, in order of their first item (single link to the first
-    text of each group, compared oldest first)."""
-    groups: list[list[_Item]] = []
-    for item in sorted(items, key=lambda i: (i.created_at, i.id)):
-        if len(item.norm.split()) < MIN_TEXT_TOKENS:
-            continue
-        for group in groups:
-            if similar(group[0].norm, item.norm):
-                group.append(item)
-                break
-        else:
-            groups.append([item])
-    return groups
-
 
 @dataclass(frozen=True, slots=True)
 class ThemeStats:
@@ -330,35 +270,6 @@ class ThemeStats:
     alerted: int = 0
     joined: int = 0
     theme_ids: tuple[int, ...] = field(default=())
-
-
-def _theme_reply(
-    theme_id: int, label: str, accounts: Sequence[tuple[str, Decimal | None, int]], window_days: int
-) -> Reply:
-    total = sum((arr for _, arr, _ in accounts if arr is not None), Decimal(0))
-    title = f"Recurring feedback: {label}"
-    lines = [
-        f"• **{name}** · {money(arr)} ARR" + (f" · {plural(n, 'item')}" if n > 1 else "")
-        for name, arr, n in accounts[:MAX_THEME_LINES]
-    ]
-    if len(accounts) > MAX_THEME_LINES:
-        lines.append(f"…and {len(accounts) - MAX_THEME_LINES} more")
-    text = (
-        f"Raised for **{plural(len(accounts), 'account')}** in the last {plural(window_days, 'day')}"
-        f" ({money(total)} ARR in all):\n" + "\n".join(lines)
-    )
-    button = Button(
-        label="Acknowledge all",
-        action=actions.FEEDBACK_THEME_ACK,
-        payload={"theme_id": theme_id},
-        style="primary",
-    )
-    summary = f"{title}: {plural(len(accounts), 'account')}, {money(total)} ARR"
-    return Reply(
-        summary=summary,
-        blocks=(Header(title), Text(text), Actions((button,))),
-        shared=True,
-    )
 
 
 async def _new_theme(session: AsyncSession, key: str, label: str, now: datetime) -> int | None:
@@ -414,7 +325,7 @@ async def detect_themes(
             )
         ).all()
         items = [
-            _Item(item_id, account_id, list(tags or ()), text, theme_id, created_at)
+            ThemeItem(item_id, account_id, list(tags or ()), text, theme_id, created_at)
             for item_id, account_id, tags, text, theme_id, created_at in rows
             if account_id is not None
         ]
@@ -424,7 +335,7 @@ async def detect_themes(
             (await session.execute(select(FeedbackTheme.key, FeedbackTheme.id))).all()
         )  # themes are few: one per systemic issue
 
-        by_tag: dict[str, list[_Item]] = defaultdict(list)
+        by_tag: dict[str, list[ThemeItem]] = defaultdict(list)
         for item in items:
             for tag in dict.fromkeys(normalise_tag(t) for t in item.tags or ()):
                 if tag and tag not in SURVEY_TAGS:
@@ -434,7 +345,7 @@ async def detect_themes(
         joined = 0
         messages: list[outbox.NewMessage] = []
 
-        async def settle(key: str, label: str, members: list[_Item], theme_id: int | None) -> None:
+        async def settle(key: str, label: str, members: list[ThemeItem], theme_id: int | None) -> None:
             nonlocal joined
             free = [i for i in members if i.theme_id is None]
             if theme_id is None:
@@ -447,8 +358,8 @@ async def detect_themes(
                     ).scalar_one()
                 else:
                     alerted.append(theme_id)
-                    accounts = await _theme_accounts(session, free)
-                    reply = _theme_reply(theme_id, label, accounts, window_days)
+                    accounts = await theme_accounts(session, free)
+                    reply = theme_reply(theme_id, label, accounts, window_days)
                     messages.append(outbox_message(f"feedback:theme:{theme_id}", PURPOSE, address, reply))
             if free:
                 await session.execute(
@@ -475,168 +386,4 @@ async def detect_themes(
     return stats
 
 
-async def _theme_accounts(
-    session: AsyncSession, items: Iterable[_Item]
-) -> list[tuple[str, Decimal | None, int]]:
-    """(name, ARR, items) of the accounts of ``items``, largest ARR first."""
-    counts: dict[int, int] = defaultdict(int)
-    for item in items:
-        counts[item.account_id] += 1
-    rows = (
-        await session.execute(select(Account.id, Account.name, Account.arr).where(Account.id.in_(counts)))
-    ).all()
-    found = [(name, arr, counts[account_id]) for account_id, name, arr in rows]
-    return sorted(found, key=lambda a: (-(a[1] or 0), a[0]))
-
-
-async def acknowledge_theme(db: Database, *, theme_id: int, actor_id: int | None, now: datetime) -> int:
-    """Acknowledge every ``new`` item of the theme, with a transition each, and mark the theme
-    acknowledged. Returns how many items changed (0 when the theme does not exist or all were seen)."""
-    async with db.transaction() as session:
-        theme = await session.get(FeedbackTheme, theme_id)
-        if theme is None:
-            return 0
-        ids = list(
-            (
-                await session.execute(
-                    update(FeedbackItem)
-                    .where(FeedbackItem.theme_id == theme_id, FeedbackItem.state == FeedbackState.NEW.value)
-                    .values(state=FeedbackState.ACKNOWLEDGED.value, updated_at=now)
-                    .returning(FeedbackItem.id)
-                    .execution_options(synchronize_session=False)
-                )
-            ).scalars()
-        )
-        for item_id in sorted(ids):
-            session.add(
-                FeedbackTransition(
-                    item_id=item_id,
-                    actor_id=actor_id,
-                    from_state=FeedbackState.NEW.value,
-                    to_state=FeedbackState.ACKNOWLEDGED.value,
-                    note=f"Acknowledged with the theme {theme.label}",
-                    at=now,
-                )
-            )
-        if theme.acknowledged_at is None:
-            theme.acknowledged_at = now
-            theme.acknowledged_by_id = actor_id
-        await outbox.enqueue_in(
-            session, await _originator_notes(session, ids, actor_id, theme.label), now=now
-        )
-    log.info("feedback_theme_acknowledged", theme_id=theme_id, items=len(ids), actor_id=actor_id)
-    return len(ids)
-
-
-async def _originator_notes(
-    session: AsyncSession, item_ids: Sequence[int], actor_id: int | None, label: str
-) -> list[outbox.NewMessage]:
-    """Tell the originators of the acknowledged items (keyed as a one-by-one acknowledgement would be)."""
-    if not item_ids:
-        return []
-    actor = await session.get(Person, actor_id) if actor_id is not None else None
-    who = actor.name if actor is not None else "Someone"
-    rows = (
-        await session.execute(
-            select(
-                FeedbackItem.id,
-                FeedbackItem.text,
-                Account.name,
-                Person.id,
-                Person.slack_user_id,
-                Person.teams_user_id,
-            )
-            .join(Person, Person.id == FeedbackItem.originator_id)
-            .outerjoin(Account, Account.id == FeedbackItem.account_id)
-            .where(FeedbackItem.id.in_(item_ids))
-        )
-    ).all()
-    messages = []
-    for item_id, text, account_name, person_id, slack, teams in rows:
-        address = address_for(person_id, slack, teams)
-        if address is None or person_id == actor_id:
-            continue
-        about = f" about **{account_name}**" if account_name else ""
-        line = f"👀 {who} acknowledged your feedback{about} (#{item_id}) with the recurring theme {label}:"
-        reply = Reply(
-            summary=f"{who} acknowledged your feedback #{item_id}",
-            blocks=(Text(f"{line}\n> {truncate(text, 300)}"),),
-        )
-        messages.append(
-            outbox_message(f"feedback:{item_id}:acknowledged:originator", PURPOSE, address, reply)
-        )
-    return messages
-
-
 # ------------------------------------------------------------------------------------------- surveys
-
-
-def _survey_is_detractor() -> Any:
-    return or_(
-        *(
-            and_(SurveyResponse.kind == kind, SurveyResponse.score <= high)
-            for kind, high in DETRACTOR_MAX.items()
-        )
-    )
-
-
-async def feedback_from_surveys(
-    db: Database, *, since: datetime | None, now: datetime, routing: Routing
-) -> int:
-    """Make a feedback item to the owner CSM of every detractor answer (NPS 0-6, CSAT 1-2) with a
-    comment submitted since ``since`` (None: any time) that has none yet. Returns how many were made."""
-    clauses = [
-        _survey_is_detractor(),
-        SurveyResponse.comment.is_not(None),
-        func.length(func.trim(SurveyResponse.comment)) > 0,
-        SurveyResponse.submitted_at <= now,
-        ~select(FeedbackItem.id).where(FeedbackItem.survey_response_id == SurveyResponse.id).exists(),
-    ]
-    if since is not None:
-        clauses.append(SurveyResponse.submitted_at >= since)
-    async with db.sessions() as session:
-        rows = (
-            await session.execute(
-                select(
-                    SurveyResponse.id,
-                    SurveyResponse.account_id,
-                    SurveyResponse.kind,
-                    SurveyResponse.comment,
-                )
-                .where(*clauses)
-                .order_by(SurveyResponse.submitted_at, SurveyResponse.id)
-            )
-        ).all()
-    made = 0
-    for response_id, account_id, kind, comment in rows:
-        item = await submit_feedback(
-            db,
-            originator_id=None,
-            originator_team="cx",
-            account_id=account_id,
-            text=(comment or "").strip(),
-            tags=[kind],
-            urgent=False,
-            source="survey",
-            now=now,
-            routing=routing,
-            survey_response_id=response_id,
-        )
-        made += item is not None
-    log.info("feedback_from_surveys", candidates=len(rows), made=made)
-    return made
-
-
-__all__ = [
-    "SURVEY_FRESH_DAYS",
-    "EscalationStats",
-    "ThemeStats",
-    "acknowledge_theme",
-    "add_business_days",
-    "detect_themes",
-    "escalate_unacknowledged",
-    "escalation_due",
-    "feedback_from_surveys",
-    "normalise_text",
-    "similar",
-]

@@ -32,7 +32,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.core.context import BotContext
-from bot.feedback_config import load_feedback_config
+from bot.feedback.config import load_feedback_config
 from bot.log import get_logger
 from bot.metrics import Metrics
 from scheduler.digest_batch import DigestBatcher, run_digests

@@ -19,7 +19,7 @@ from sqlalchemy.orm import aliased
 from typer.testing import CliRunner
 
 from adapters.cli.demo import ALREADY_HAS_DATA, demo_data_command, load_demo_data
-from bot.sentiment import STRONGLY_NEGATIVE, score
+from bot.feedback.sentiment import STRONGLY_NEGATIVE, score
 from bot.settings import get_settings
 from storage.db import Database
 from storage.demo import (

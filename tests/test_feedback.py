@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from bot import feedback as service
 from bot.core.dispatch import Bot
 from bot.errors import NotAllowed
+from bot.feedback.items import submit_feedback, transition
+from bot.feedback.messages import item_reply
+from bot.feedback.routing import DEFAULT_CX_TAGS, Routing, channel_address, routing_from_settings
 from bot.types import Actor
 from handlers import build_bot
 from storage.db import Database
@@ -40,7 +42,7 @@ from tests.factories import (
 
 CX_CHANNEL = "teams:19:cx-team@thread.tacv2"
 CS_CHANNEL = "slack:CCSTEAM01"
-ROUTING = service.Routing(cs_channel=CS_CHANNEL, cx_channel=CX_CHANNEL, cs_to_cx_tags=service.DEFAULT_CX_TAGS)
+ROUTING = Routing(cs_channel=CS_CHANNEL, cx_channel=CX_CHANNEL, cs_to_cx_tags=DEFAULT_CX_TAGS)
 
 
 @pytest.fixture
@@ -185,7 +187,7 @@ async def test_an_unreachable_recipient_is_reported_to_the_admins(db: Database, 
 
 
 async def test_feedback_with_nowhere_to_go_is_reported_to_the_admins(db: Database, team: Team) -> None:
-    item = await service.submit_feedback(
+    item = await submit_feedback(
         db,
         originator_id=team.maya,
         originator_team="cs",
@@ -195,7 +197,7 @@ async def test_feedback_with_nowhere_to_go_is_reported_to_the_admins(db: Databas
         urgent=False,
         source="chat",
         now=NOW,
-        routing=service.Routing(cs_channel=None, cx_channel=None, cs_to_cx_tags=frozenset({"process"})),
+        routing=Routing(cs_channel=None, cx_channel=None, cs_to_cx_tags=frozenset({"process"})),
     )
     assert item is not None
     rows = await outbox_rows(db)
@@ -219,10 +221,10 @@ async def test_a_survey_answer_makes_one_item_only(db: Database, team: Team) -> 
         routing=ROUTING,
         survey_response_id=survey_id,
     )
-    first = await service.submit_feedback(db, **kwargs)
+    first = await submit_feedback(db, **kwargs)
     assert first is not None and first.recipient_id == team.maya
-    assert await service.submit_feedback(db, **kwargs) is None
-    card = service.item_reply(first, "Acme Rockets", None, for_recipient=True)
+    assert await submit_feedback(db, **kwargs) is None
+    card = item_reply(first, "Acme Rockets", None, for_recipient=True)
     assert "from a survey (CX) about **Acme Rockets**" in text_of(card)
 
 
@@ -230,20 +232,20 @@ def test_routing_from_settings_reads_the_feedback_settings(db: Database) -> None
     settings = settings_for(db).model_copy(
         update={"feedback_cx_channel": CX_CHANNEL, "feedback_cx_tags": ["Bug", "#ux"]}
     )
-    assert service.routing_from_settings(settings) == service.Routing(
+    assert routing_from_settings(settings) == Routing(
         cs_channel=None, cx_channel=CX_CHANNEL, cs_to_cx_tags=frozenset({"bug", "ux"})
     )
-    assert service.routing_from_settings(settings_for(db)).cs_to_cx_tags == frozenset(
+    assert routing_from_settings(settings_for(db)).cs_to_cx_tags == frozenset(
         {"bug", "process", "docs", "product"}
     )
 
 
 def test_channels_parse_into_addresses() -> None:
-    slack = service.channel_address("slack:C123")
-    teams = service.channel_address("teams:19:abc@thread.tacv2")
+    slack = channel_address("slack:C123")
+    teams = channel_address("teams:19:abc@thread.tacv2")
     assert slack is not None and (slack.platform.value, slack.target) == ("slack", "C123")
     assert teams is not None and (teams.platform.value, teams.target) == ("teams", "19:abc@thread.tacv2")
-    assert service.channel_address("C123") is None and service.channel_address("irc:#x") is None
+    assert channel_address("C123") is None and channel_address("irc:#x") is None
 
 
 # ------------------------------------------------------------------------------------------ transitions
@@ -329,17 +331,15 @@ async def test_only_the_items_people_may_change_it(db: Database, team: Team, bot
     assert "Only the person it was sent to" in text_of(forged)
     assert (await only_item(db)).state == "new"
     with pytest.raises(NotAllowed):
-        await service.transition(
-            db, item_id=item.id, actor=outsider, to_state="acknowledged", note=None, now=NOW
-        )
+        await transition(db, item_id=item.id, actor=outsider, to_state="acknowledged", note=None, now=NOW)
 
 
 async def test_the_originator_and_admins_may_change_it(db: Database, team: Team, bot: Bot) -> None:
     item = await submitted_by_priya(db, team, bot)
     sam = await actor_for(db, SAM)
     priya = await actor_for(db, PRIYA)
-    await service.transition(db, item_id=item.id, actor=sam, to_state="acknowledged", note=None, now=NOW)
-    await service.transition(db, item_id=item.id, actor=priya, to_state="resolved", note="fine now", now=NOW)
+    await transition(db, item_id=item.id, actor=sam, to_state="acknowledged", note=None, now=NOW)
+    await transition(db, item_id=item.id, actor=priya, to_state="resolved", note="fine now", now=NOW)
     rows = await outbox_rows(db)
     assert f"feedback:{item.id}:acknowledged:originator" in rows
     # The originator resolving their own item needs no note to themselves.
@@ -448,7 +448,7 @@ async def test_lists_filter_by_state_person_account_and_tag(db: Database, team: 
     await ask(bot, maya, "feedback #bug saved reports break")
     async with db.sessions() as session:
         ids = list((await session.scalars(select(FeedbackItem.id).order_by(FeedbackItem.id))).all())
-    await service.transition(db, item_id=ids[0], actor=maya, to_state="resolved", note="done", now=NOW)
+    await transition(db, item_id=ids[0], actor=maya, to_state="resolved", note="done", now=NOW)
 
     mine = text_of(await ask(bot, maya, "feedback"))
     assert "saved reports break" in mine and "exports are slow" not in mine

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.feedback import routing_from_settings
-from bot.feedback_config import FeedbackConfig, FeedbackConfigError, load_feedback_config
+from bot.feedback.config import FeedbackConfig, FeedbackConfigError, load_feedback_config
+from bot.feedback.routing import routing_from_settings
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

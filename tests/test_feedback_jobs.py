@@ -10,18 +10,12 @@ from sqlalchemy import select
 
 from bot.actions import FEEDBACK_THEME_ACK
 from bot.digests import build_csm_digest, build_team_digest
-from bot.feedback import Routing
+from bot.feedback.routing import Routing
+from bot.feedback.surveys import feedback_from_surveys
+from bot.feedback.themes import acknowledge_theme, normalise_text, similar
 from bot.serialize import address_from_dict, reply_from_dict
 from bot.types import Address, Platform, Reply
-from scheduler.feedback_jobs import (
-    acknowledge_theme,
-    add_business_days,
-    detect_themes,
-    escalate_unacknowledged,
-    feedback_from_surveys,
-    normalise_text,
-    similar,
-)
+from scheduler.feedback_jobs import add_business_days, detect_themes, escalate_unacknowledged
 from storage.db import Database
 from storage.importer import import_file
 from storage.models import FeedbackItem, FeedbackTheme, FeedbackTransition, OutboxMessage

@@ -17,9 +17,10 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from adapters.cli.sentiment import backfill_sentiment, sentiment_app, summary
-from bot import feedback as service
-from bot.feedback_config import FeedbackConfigError, load_feedback_config
-from bot.sentiment import (
+from bot.feedback.config import FeedbackConfigError, load_feedback_config
+from bot.feedback.items import submit_feedback
+from bot.feedback.routing import Routing, routing_from_settings
+from bot.feedback.sentiment import (
     STRONGLY_NEGATIVE,
     Tone,
     ToneSummary,
@@ -28,9 +29,10 @@ from bot.sentiment import (
     strongly_negative_marker,
     tone_of,
 )
+from bot.feedback.surveys import feedback_from_surveys
 from bot.serialize import reply_from_dict
 from bot.settings import Settings, get_settings
-from scheduler.feedback_jobs import escalate_unacknowledged, feedback_from_surveys
+from scheduler.feedback_jobs import escalate_unacknowledged
 from storage.db import Database
 from storage.importer import ImportOptions, import_file, load_kind, validate_records, write_records
 from storage.models import FeedbackItem, OutboxMessage, SurveyResponse
@@ -40,7 +42,7 @@ POSITIVE = "Our CSM is fantastic and the new dashboards are great, thank you!"
 NEGATIVE = "This is the worst support we have ever had: awful, slow and useless."
 MILDLY_NEGATIVE = "Support was terrible and we lost a week of work."
 NEUTRAL = "The renewal call is on Tuesday."
-ROUTING = service.Routing(cs_channel=None, cx_channel="slack:CCX")
+ROUTING = Routing(cs_channel=None, cx_channel="slack:CCX")
 
 
 # ------------------------------------------------------------------------------------------- scoring
@@ -91,9 +93,9 @@ def _settings(tmp_path: Path, toml: str | None = None, **env: Any) -> Settings:
 
 
 def test_the_threshold_comes_from_the_file_then_the_environment(tmp_path: Path) -> None:
-    assert service.routing_from_settings(_settings(tmp_path)).strongly_negative == STRONGLY_NEGATIVE
+    assert routing_from_settings(_settings(tmp_path)).strongly_negative == STRONGLY_NEGATIVE
     env = _settings(tmp_path, feedback_strongly_negative=-0.75)
-    assert service.routing_from_settings(env).strongly_negative == -0.75
+    assert routing_from_settings(env).strongly_negative == -0.75
     both = _settings(tmp_path, "[feedback]\nstrongly_negative = -0.5\n", feedback_strongly_negative=-0.75)
     assert load_feedback_config(both).strongly_negative == -0.5
     with pytest.raises(
@@ -193,10 +195,8 @@ async def _outbox(db: Database) -> dict[str, OutboxMessage]:
         return {row.idempotency_key: row for row in await session.scalars(select(OutboxMessage))}
 
 
-async def _submit(
-    db: Database, account_id: int, text: str, routing: service.Routing = ROUTING
-) -> FeedbackItem:
-    item = await service.submit_feedback(
+async def _submit(db: Database, account_id: int, text: str, routing: Routing = ROUTING) -> FeedbackItem:
+    item = await submit_feedback(
         db,
         originator_id=None,
         originator_team="cx",
@@ -228,7 +228,7 @@ async def test_other_items_keep_their_routing_and_carry_no_marker(db: Database) 
     _, maya, acme = await _team(db)
     mild = await _submit(db, acme, MILDLY_NEGATIVE)
     assert mild.sentiment == score(MILDLY_NEGATIVE) and not mild.urgent
-    stricter = service.Routing(cs_channel=None, cx_channel="slack:CCX", strongly_negative=-0.95)
+    stricter = Routing(cs_channel=None, cx_channel="slack:CCX", strongly_negative=-0.95)
     harsh = await _submit(db, acme, NEGATIVE, routing=stricter)
     assert not harsh.urgent
     rows = await _outbox(db)

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters.api.ratelimit import RateLimiter
 from adapters.api.schemas import MODELS, openapi_document
-from bot.feedback import routing_from_settings
+from bot.feedback.routing import routing_from_settings
+from bot.feedback.surveys import SURVEY_FRESH_DAYS, feedback_from_surveys
 from bot.log import get_logger
-from scheduler.feedback_jobs import SURVEY_FRESH_DAYS, feedback_from_surveys
 from storage.api_tokens import find_token
 from storage.db import Database
 from storage.importer import (

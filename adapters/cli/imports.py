@@ -22,9 +22,9 @@ from rich.progress import (
 )
 
 from adapters.cli.support import console, err_console, fail, open_database, run
-from bot.feedback import routing_from_settings
+from bot.feedback.routing import routing_from_settings
+from bot.feedback.surveys import SURVEY_FRESH_DAYS, feedback_from_surveys
 from bot.settings import get_settings
-from scheduler.feedback_jobs import SURVEY_FRESH_DAYS, feedback_from_surveys
 from storage.importer import (
     ImportFailedError,
     ImportOptions,

@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from sqlalchemy import ColumnElement, func, select, update
 
 from adapters.cli.support import console, err_console, open_database, run
-from bot.sentiment import score
+from bot.feedback.sentiment import score
 from storage.db import Database
 from storage.models import FeedbackItem, SurveyResponse
 

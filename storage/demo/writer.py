@@ -13,7 +13,7 @@ from typing import Any, Final
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sentiment import score
+from bot.feedback.sentiment import score
 from storage.audit import record
 from storage.db import Database
 from storage.demo.arr import arr_history

@@ -22,7 +22,7 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sentiment import score
+from bot.feedback.sentiment import score
 from storage.importer import fields as f
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import FieldProblem

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bot.sentiment import STRONGLY_NEGATIVE
+from bot.feedback.sentiment import STRONGLY_NEGATIVE
 
 DEFAULT_CX_TAGS = ("bug", "process", "docs", "product")
 

@@ -21,7 +21,6 @@ Routing:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,36 +28,29 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import actions
 from bot.errors import BadArguments, NotAllowed, NotFound
-from bot.feedback_config import load_feedback_config
-from bot.format import truncate
+from bot.feedback.messages import PURPOSE, admin_reports, item_reply, originator_note, person_label
+from bot.feedback.routing import (
+    CS_TEAM,
+    CX_TEAM,
+    MAX_TEXT,
+    Routing,
+    channel_address,
+    normalise_tags,
+    pick_route,
+)
+from bot.feedback.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, score
 from bot.log import get_logger
 from bot.recipients import address_for
-from bot.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, score, strongly_negative_marker
 from bot.serialize import outbox_message, reply_to_dict
-from bot.types import Actions, Actor, Address, Block, Button, Context, Fields, Platform, Reply, Text
+from bot.types import Actor, Address
 from storage import audit, outbox
 from storage.db import Database
 from storage.models import Account, FeedbackItem, FeedbackState, FeedbackTransition, Person, Role
 
 log = get_logger("touchpoint.feedback")
 
-PURPOSE = "feedback"
-ADMIN_PURPOSE = "admin"
-CX_TEAM = "cx"
-CS_TEAM = "cs"
-DEFAULT_CX_TAGS = frozenset({"bug", "process", "docs", "product"})
-MAX_TEXT = 3000
-MAX_TAGS = 10
-MAX_TAG_LENGTH = 40
 
-
-STATE_LABELS = {
-    FeedbackState.NEW.value: "🆕 New",
-    FeedbackState.ACKNOWLEDGED.value: "👀 Acknowledged",
-    FeedbackState.RESOLVED.value: "✅ Resolved",
-}
 # Which state may follow which; resolving straight from new is allowed.
 NEXT_STATES = {
     FeedbackState.NEW.value: {FeedbackState.ACKNOWLEDGED.value, FeedbackState.RESOLVED.value},
@@ -68,84 +60,6 @@ NEXT_STATES = {
 
 
 # ---------------------------------------------------------------------------------------------- routing
-
-
-@dataclass(frozen=True)
-class Routing:
-    """Where feedback goes: team channels as ``slack:C123`` or ``teams:19:abc@thread.tacv2``."""
-
-    cs_channel: str | None
-    cx_channel: str | None
-    cs_to_cx_tags: frozenset[str] = DEFAULT_CX_TAGS
-    strongly_negative: float = STRONGLY_NEGATIVE  # a text's tone at or below this makes the item urgent
-
-
-def routing_from_settings(settings: Any) -> Routing:
-    """Where feedback goes: the ``[feedback]`` table of touchpoint.toml, else the environment settings."""
-    config = load_feedback_config(settings)
-    return Routing(
-        cs_channel=config.cs_channel,
-        cx_channel=config.cx_channel,
-        cs_to_cx_tags=frozenset(normalise_tags(config.cx_tags)),
-        strongly_negative=config.strongly_negative,
-    )
-
-
-def channel_address(channel: str | None) -> Address | None:
-    """``slack:C123`` or ``teams:19:...`` as an address; None for anything else."""
-    if not channel or ":" not in channel:
-        return None
-    platform_name, target = channel.split(":", 1)
-    try:
-        platform = Platform(platform_name.strip().lower())
-    except ValueError:
-        return None
-    if platform is Platform.CONSOLE or not target.strip():
-        return None
-    return Address(platform=platform, target=target.strip(), private=False)
-
-
-def normalise_tags(tags: Sequence[str] | None) -> list[str]:
-    """Lower case, without ``#``, each once, in order."""
-    seen: list[str] = []
-    for raw in tags or ():
-        tag = raw.strip().lstrip("#").strip().lower()[:MAX_TAG_LENGTH]
-        if tag and tag not in seen:
-            seen.append(tag)
-    return seen[:MAX_TAGS]
-
-
-def team_of(role: str | None) -> str:
-    """CX people speak for CX; everyone else (CSMs, their managers, admins) for CS."""
-    return CX_TEAM if role == Role.CX.value else CS_TEAM
-
-
-@dataclass(frozen=True, slots=True)
-class _Route:
-    recipient_id: int | None
-    recipient_channel: str | None
-
-
-def _route(
-    *,
-    originator_id: int | None,
-    team: str,
-    owner_id: int | None,
-    has_account: bool,
-    tags: list[str],
-    routing: Routing,
-) -> _Route:
-    if team == CX_TEAM:
-        return _Route(recipient_id=owner_id, recipient_channel=routing.cs_channel)
-    to_cx = (
-        not has_account
-        or bool(set(tags) & routing.cs_to_cx_tags)
-        or owner_id is None
-        or owner_id == originator_id
-    )
-    if to_cx:
-        return _Route(recipient_id=None, recipient_channel=routing.cx_channel)
-    return _Route(recipient_id=owner_id, recipient_channel=None)
 
 
 # ---------------------------------------------------------------------------------------------- submit
@@ -191,7 +105,7 @@ async def submit_feedback(
                 if account is None:
                     raise NotFound("That account no longer exists.")
                 owner_id = account.owner_id
-            route = _route(
+            route = pick_route(
                 originator_id=originator_id,
                 team=team,
                 owner_id=owner_id,
@@ -274,7 +188,7 @@ async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime, stro
             None if person is None else address_for(person.id, person.slack_user_id, person.teams_user_id)
         )
         if address is None:
-            problems.append(f"{_who(person, person_id)} cannot be reached on Slack or Teams")
+            problems.append(f"{person_label(person, person_id)} cannot be reached on Slack or Teams")
             continue
         messages.append(outbox_message(f"feedback:{item.id}:new:{person_id}", PURPOSE, address, card))
     channel = channel_address(item.recipient_channel)
@@ -285,7 +199,7 @@ async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime, stro
     if item.recipient_id is None and channel is None and not problems:
         team = "CX" if item.originator_team == CS_TEAM else "CS"
         problems.append(f"no {team} channel is configured and no person owns it")
-    messages += _admin_reports(item, account_name, problems, admins, key=f"feedback:{item.id}:new")
+    messages += admin_reports(item, account_name, problems, admins, key=f"feedback:{item.id}:new")
     await outbox.enqueue(db, messages, now=now)
 
 
@@ -407,7 +321,7 @@ async def reassign(
     key = f"feedback:{item.id}:reassigned:{step.id}"
     if address is None:
         problems = [f"{target.name} ({target.email}) cannot be reached on Slack or Teams"]
-        messages += _admin_reports(item, account_name, problems, admins, key=key)
+        messages += admin_reports(item, account_name, problems, admins, key=key)
     else:
         messages.append(outbox_message(f"{key}:{target.id}", PURPOSE, address, card))
     await outbox.enqueue(db, messages, now=now)
@@ -426,22 +340,13 @@ async def _tell_originator(
         admins = await _admin_addresses(session)
     if originator is None:
         return
-    who = actor.name or actor.email or "Someone"
-    about = f" about **{account_name}**" if account_name else ""
-    icon = "✅" if verb == "resolved" else "👀" if verb == "acknowledged" else "↪️"
-    lines = [f"{icon} {who} {verb} your feedback{about} (#{item.id}):", f"> {truncate(item.text, 300)}"]
-    if note:
-        lines.append(f"**Resolution:** {truncate(note, 500)}")
-    reply = Reply(
-        summary=f"{who} {verb} your feedback #{item.id}",
-        blocks=(Text("\n".join(lines)),),
-    )
+    reply = originator_note(item, actor.name or actor.email or "Someone", verb, note, account_name)
     address = address_for(originator.id, originator.slack_user_id, originator.teams_user_id)
     if address is None:
         problems = [
             f"{originator.name} ({originator.email}), who sent it, cannot be reached on Slack or Teams"
         ]
-        await outbox.enqueue(db, _admin_reports(item, account_name, problems, admins, key=key), now=now)
+        await outbox.enqueue(db, admin_reports(item, account_name, problems, admins, key=key), now=now)
         return
     await outbox.enqueue(db, [outbox_message(key, PURPOSE, address, reply)], now=now)
 
@@ -449,71 +354,7 @@ async def _tell_originator(
 # ------------------------------------------------------------------------------------------------ cards
 
 
-def item_reply(
-    item: FeedbackItem,
-    account_name: str | None,
-    originator_name: str | None,
-    *,
-    for_recipient: bool,
-    strongly_negative: float = STRONGLY_NEGATIVE,
-) -> Reply:
-    """One item as a card; the recipient's copy carries Acknowledge, Resolve, Reassign and Log follow-up.
-    A strongly negative text is marked above it, with its score."""
-    urgent = "🚨 Urgent " if item.urgent else ""
-    source = "CX" if item.originator_team == CX_TEAM else "CS"
-    about = f" about **{account_name}**" if account_name else ""
-    sender = originator_name or ("a survey" if item.survey_response_id is not None else "someone")
-    marker = strongly_negative_marker(item.sentiment, threshold=strongly_negative)
-    blocks: list[Block] = [Text(f"{urgent}**Feedback #{item.id}** from {sender} ({source}){about}")]
-    if marker:
-        blocks.append(Text(f"**{marker}**"))
-    blocks.append(Text(truncate(item.text, MAX_TEXT)))
-    fields: list[tuple[str, str]] = [("State", STATE_LABELS.get(item.state, item.state))]
-    if item.tags:
-        fields.append(("Tags", " ".join(f"#{t}" for t in item.tags)))
-    blocks.append(Fields(tuple(fields)))
-    small: list[str] = []
-    if item.resolution:
-        small.append(f"Resolution: {truncate(item.resolution, 300)}")
-    if item.source_link:
-        small.append(f"Source: {item.source_link}")
-    if small:
-        blocks.append(Context(tuple(small)))
-    if for_recipient and item.state != FeedbackState.RESOLVED.value:
-        blocks.append(Actions(item_buttons(item)))
-    summary = f"{urgent}Feedback #{item.id} from {sender}" + (
-        f" about {account_name}" if account_name else ""
-    )
-    if marker:
-        summary += f" {marker}"
-    return Reply(summary=summary + f": {truncate(item.text, 120)}", blocks=tuple(blocks))
-
-
-def item_buttons(item: FeedbackItem) -> tuple[Button, ...]:
-    payload: dict[str, int | str | float | bool | None] = {"item_id": item.id}
-    buttons: list[Button] = []
-    if item.state == FeedbackState.NEW.value:
-        buttons.append(
-            Button(label="Acknowledge", action=actions.FEEDBACK_ACK, payload=payload, style="primary")
-        )
-    buttons.append(Button(label="Resolve", action=actions.FEEDBACK_RESOLVE, payload=payload))
-    buttons.append(Button(label="Reassign", action=actions.FEEDBACK_REASSIGN, payload=payload))
-    if item.account_id is not None:
-        buttons.append(
-            Button(
-                label="Log follow-up",
-                action=actions.FOLLOWUP_OPEN_FORM,
-                payload={"account_id": item.account_id},
-            )
-        )
-    return tuple(buttons)
-
-
 # ---------------------------------------------------------------------------------------------- helpers
-
-
-def _who(person: Person | None, person_id: int) -> str:
-    return f"{person.name} ({person.email})" if person is not None else f"person #{person_id}"
 
 
 async def _names(session: AsyncSession, item: FeedbackItem) -> tuple[str | None, str | None]:
@@ -537,39 +378,6 @@ async def _admin_addresses(session: AsyncSession) -> dict[int, Address]:
     rows = await session.scalars(select(Person).where(Person.role == Role.ADMIN.value).order_by(Person.id))
     found = {p.id: address_for(p.id, p.slack_user_id, p.teams_user_id) for p in rows}
     return {person_id: address for person_id, address in found.items() if address is not None}
-
-
-def _admin_reports(
-    item: FeedbackItem,
-    account_name: str | None,
-    problems: Sequence[str],
-    admins: dict[int, Address],
-    *,
-    key: str,
-) -> list[outbox.NewMessage]:
-    """A note to every reachable admin about feedback that could not reach someone."""
-    if not problems:
-        return []
-    about = f" about **{account_name}**" if account_name else ""
-    reply = Reply(
-        summary=f"Feedback #{item.id} could not reach everyone",
-        blocks=(
-            Text(f"⚠️ **Feedback #{item.id}**{about} could not reach everyone:"),
-            Text("\n".join(f"• {p}" for p in problems)),
-            Context(
-                ("Add their Slack or Teams identity (or set the feedback channels) so it reaches them.",)
-            ),
-        ),
-    )
-    if not admins:
-        log.warning("feedback_unreachable_no_admin", item_id=item.id, problems=list(problems))
-        return []
-    log.warning("feedback_unreachable", item_id=item.id, problems=list(problems))
-    payload = reply_to_dict(reply)
-    return [
-        outbox_message(f"{key}:admin:{admin_id}", ADMIN_PURPOSE, address, payload)
-        for admin_id, address in admins.items()
-    ]
 
 
 def _audit(session: AsyncSession, actor: Actor, action: str, item_id: int, details: dict[str, Any]) -> None:
