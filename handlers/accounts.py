@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from bot import actions
 from bot.core.context import BotContext
+from bot.core.lines import list_line, worst_first
 from bot.core.lookup import LookupResult
 from bot.core.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
 from bot.core.registry import Registry
@@ -22,7 +23,6 @@ from bot.format import (
     money,
     plural,
     score_text,
-    trend_arrow,
     trend_text,
     truncate,
 )
@@ -250,28 +250,6 @@ def survey_line(survey: queries.LatestSurvey) -> str:
 
 
 # --------------------------------------------------------------------------------------------- lists
-
-
-def list_line(account: AccountRow, health: AccountHealth | None, today: date) -> str:
-    score = health.score if health else None
-    band = health.band if health else Band.UNKNOWN
-    parts = [f"{band_mark(band)} **{account.name}** {score_text(score)}"]
-    arrow = trend_arrow(health.trend_7 if health else None)
-    if arrow:
-        parts[0] += f" {arrow}"
-    parts.append(money(account.arr))
-    if account.renewal_date is not None and account.renewal_date >= today:
-        parts.append(f"renews {days_until_text(account.renewal_date, today)}")
-    if health is not None and health.drivers:
-        parts.append(health.drivers[0].reason)
-    return " · ".join(parts)
-
-
-def worst_first(item: tuple[AccountRow, AccountHealth | None]) -> tuple[int, float, str]:
-    account, health = item
-    if health is None or health.score is None:
-        return (1, 0.0, account.name)
-    return (0, health.score, account.name)
 
 
 async def my_command(ctx: BotContext, request: Request) -> Response:

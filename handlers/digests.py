@@ -15,10 +15,10 @@ from functools import cache
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import digests as content  # a module import: bot.digests reuses these handlers' buttons
 from bot.core.context import BotContext
 from bot.core.permissions import can_manage_settings
 from bot.core.registry import Registry
+from bot.digests.build import build_digest
 from bot.errors import BadArguments, NotAllowed, NotFound
 from bot.types import Actor, Block, Context, Image, Reply, Request, Response, Text
 from handlers.changes import audit_change
@@ -415,7 +415,7 @@ async def preview(ctx: BotContext, request: Request, words: tuple[str, ...]) -> 
             if row.id is not None
             else "Preview of the digest `digest subscribe` would give you"
         )
-    digest = await content.build_digest(ctx, row, now=ctx.now())
+    digest = await build_digest(ctx, row, now=ctx.now())
     if digest is None:
         raise NotFound("That digest has no one to go to any more.")
     blocks: list[Block] = [Context((note + "; nothing was sent.",))]

@@ -8,9 +8,10 @@ from sqlalchemy import select
 
 from bot import actions
 from bot.core.context import BotContext
+from bot.core.lines import follow_up_line, item_buttons
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
-from bot.format import day_text, days_until_text, plural, truncate
+from bot.format import day_text, truncate
 from bot.health.service import recompute_accounts
 from bot.types import (
     Button,
@@ -27,7 +28,6 @@ from bot.types import (
 )
 from handlers.accounts import choice_reply, payload_int
 from handlers.changes import account_for_change, audit_change
-from handlers.item_list import item_buttons as item_buttons  # re-exported: digests and reminders use it
 from handlers.item_list import item_list_reply
 from handlers.scope import owner_scope
 from storage import queries
@@ -228,17 +228,6 @@ async def followups_command(ctx: BotContext, request: Request) -> Response:
 
 def follow_up_buttons(row: queries.FollowUpRow) -> tuple[Button, ...]:
     return item_buttons(actions.FOLLOWUP_DONE, actions.FOLLOWUP_SNOOZE, "followup_id", row.id)
-
-
-def follow_up_line(row: queries.FollowUpRow, today: date) -> str:
-    what = truncate(row.next_step or row.summary, 200)
-    due = ""
-    if row.due_date is not None:
-        if row.due_date < today:
-            due = f" · ⚠️ overdue {plural((today - row.due_date).days, 'day')}"
-        else:
-            due = f" · due {days_until_text(row.due_date, today)}"
-    return f"**{row.account_name}**: {what}{due}"
 
 
 def snooze_days(request: Request) -> int:

@@ -5,13 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.core.context import BotContext
+from bot.core.lines import follow_up_line, list_line, milestone_line, worst_first
 from bot.core.registry import Registry
 from bot.format import day_text
 from bot.health.service import latest_health
 from bot.types import Block, Context, Divider, Header, Reply, Request, Response, Text
-from handlers.accounts import list_line, worst_first
-from handlers.followups import follow_up_line
-from handlers.milestones import milestone_line
 from storage import queries
 
 MAX_ACCOUNTS = 15

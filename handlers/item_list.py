@@ -11,15 +11,6 @@ from bot.types import Actions, Block, Button, Context, Header, Reply, Request, T
 T = TypeVar("T")
 
 
-def item_buttons(done: str, snooze: str, key: str, object_id: int) -> tuple[Button, ...]:
-    """Done, Snooze 1 day and Snooze 1 week for one item; the payload names the item, nothing more."""
-    return (
-        Button(label="Done", action=done, payload={key: object_id}, style="primary"),
-        Button(label="Snooze 1 day", action=snooze, payload={key: object_id, "days": 1}),
-        Button(label="Snooze 1 week", action=snooze, payload={key: object_id, "days": 7}),
-    )
-
-
 def item_list_reply(
     request: Request,
     title: str,

@@ -9,15 +9,16 @@ from sqlalchemy import select
 
 from bot import actions
 from bot.core.context import BotContext
+from bot.core.lines import item_buttons, milestone_line
 from bot.core.registry import Registry
 from bot.errors import NotFound
-from bot.format import day_text, days_until_text, plural
+from bot.format import day_text
 from bot.health.service import recompute_accounts
 from bot.types import Reply, Request, Response, Text
 from handlers.accounts import choice_reply, payload_int
 from handlers.changes import account_for_change, audit_change
 from handlers.followups import snooze_days
-from handlers.item_list import item_buttons, item_list_reply
+from handlers.item_list import item_list_reply
 from handlers.scope import owner_scope
 from storage import queries
 from storage.models import Milestone
@@ -95,15 +96,6 @@ def _list(request: Request, title: str, rows: list[queries.MilestoneRow], today:
             actions.MILESTONE_DONE, actions.MILESTONE_SNOOZE, "milestone_id", row.id
         ),
     )
-
-
-def milestone_line(row: queries.MilestoneRow, today: date) -> str:
-
-    if row.due_date < today:
-        when = f"⚠️ overdue {plural((today - row.due_date).days, 'day')}"
-    else:
-        when = f"due {days_until_text(row.due_date, today)} ({day_text(row.due_date)})"
-    return f"**{row.account_name}**: {row.name} · {when}"
 
 
 async def _milestone_account(ctx: BotContext, request: Request) -> tuple[int, int]:

@@ -21,7 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import BotContext
-from bot.digests import Digest, build_csm_digests, build_digest, digest_today, previous_digest_day
+from bot.digests.build import build_digest, digest_today, previous_digest_day
+from bot.digests.csm import build_csm_digests
+from bot.digests.parts import Digest
 from bot.log import get_logger
 from bot.serialize import outbox_message
 from bot.types import Address

@@ -21,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select, update
 
 from bot.core.context import BotContext
-from bot.digests import build_digest
+from bot.digests.build import build_digest
 from bot.health.service import recompute
 from bot.log import get_logger
 from bot.recipients import TEAMS_PERSON_PREFIX

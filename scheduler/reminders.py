@@ -36,13 +36,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import actions
+from bot.core.lines import item_buttons
 from bot.format import band_mark, day_text, days_until_text, money, plural, score_text, trend_text, truncate
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, local_days
 from bot.serialize import outbox_message
 from bot.types import Actions, Block, Button, Fields, Reply, Text
-from handlers import followups as followup_actions
 from storage import outbox
 from storage.db import Database
 from storage.models import Account, FollowUp, FollowUpStatus, LifecycleStage, Milestone, OutboxMessage, Person
@@ -322,9 +322,7 @@ def milestone_reply(due: _MilestoneDue) -> Reply:
         when = f"is overdue by {plural(-days_left, 'day')} (due {day_text(due.due_date)})"
     text = f"{mark} **{due.account_name}**: {due.name} {when}."
     buttons = (
-        *followup_actions.item_buttons(
-            actions.MILESTONE_DONE, actions.MILESTONE_SNOOZE, "milestone_id", due.milestone_id
-        ),
+        *item_buttons(actions.MILESTONE_DONE, actions.MILESTONE_SNOOZE, "milestone_id", due.milestone_id),
         _log_follow_up(due.account_id),
     )
     return Reply(summary=text.replace("**", ""), blocks=(Text(text), Actions(buttons)))
@@ -358,9 +356,7 @@ def follow_up_reply(due: _FollowUpDue) -> Reply:
     overdue = (due.today - due.due_date).days
     when = "due today" if overdue <= 0 else f"overdue by {plural(overdue, 'day')}"
     text = f"📌 Follow-up {when} for **{due.account_name}**: {truncate(due.what, 300)}"
-    buttons = followup_actions.item_buttons(
-        actions.FOLLOWUP_DONE, actions.FOLLOWUP_SNOOZE, "followup_id", due.follow_up_id
-    )
+    buttons = item_buttons(actions.FOLLOWUP_DONE, actions.FOLLOWUP_SNOOZE, "followup_id", due.follow_up_id)
     return Reply(summary=text.replace("**", ""), blocks=(Text(text), Actions(buttons)))
 
 

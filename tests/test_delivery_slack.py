@@ -197,8 +197,8 @@ async def _id(db: Database, name: str) -> int:
 async def test_a_digest_chart_is_uploaded_and_shown_from_its_slack_file(
     db: Database, fake: FakeSlack
 ) -> None:
-    from bot.charts import stacked_bars_png
-    from bot.digests import Digest
+    from bot.digests.charts import stacked_bars_png
+    from bot.digests.parts import Digest
     from scheduler.jobs import digest_payload
 
     png = stacked_bars_png(

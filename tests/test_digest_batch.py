@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.core.context import BotContext
-from bot.digests import build_digest
+from bot.digests.build import build_digest
 from bot.serialize import reply_to_dict
 from scheduler.digest_batch import DigestBatcher, run_digests
 from scheduler.jobs import DigestOutcome, DigestRun

@@ -11,19 +11,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot.charts import PNG_SIGNATURE, png_size, stacked_bars_png
 from bot.core.context import BotContext
 from bot.core.dispatch import Bot
-from bot.digests import (
-    CHART_NAME,
-    CHART_URL,
-    QUIET,
-    Digest,
-    build_csm_digest,
-    build_csm_digests,
-    build_digest,
-    build_team_digest,
-)
+from bot.digests.build import build_digest
+from bot.digests.charts import PNG_SIGNATURE, png_size, stacked_bars_png
+from bot.digests.csm import build_csm_digest, build_csm_digests
+from bot.digests.parts import QUIET, Digest
+from bot.digests.team import CHART_NAME, CHART_URL, build_team_digest
 from bot.types import Actions, Image, Reply
 from storage.db import Database
 from storage.models import ArrChange, DigestSubscription, Outcome, UsageMetric

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.actions import FEEDBACK_THEME_ACK
-from bot.digests import build_csm_digest, build_team_digest
+from bot.digests.csm import build_csm_digest
+from bot.digests.team import build_team_digest
 from bot.feedback.routing import Routing
 from bot.feedback.surveys import feedback_from_surveys
 from bot.feedback.themes import acknowledge_theme, normalise_text, similar

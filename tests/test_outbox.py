@@ -155,7 +155,7 @@ async def test_a_claim_takes_no_more_than_its_limit(db: Database) -> None:
 
 
 def test_a_digest_payload_keeps_its_images_for_the_senders() -> None:
-    from bot.digests import Digest
+    from bot.digests.parts import Digest
     from bot.serialize import reply_from_dict
     from bot.types import Image
     from scheduler.jobs import digest_payload
