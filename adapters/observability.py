@@ -31,7 +31,7 @@ from storage import outbox
 from storage.db import Database
 from storage.migrate import is_current
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only for hints: the Teams adapter loads the Bot Framework SDK, loaded when used
     from adapters.slack.app import SlackAdapter
     from adapters.teams.app import TeamsAdapter
 

@@ -33,7 +33,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Person, Role
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only for hints: the Teams adapter loads the Bot Framework SDK, loaded when used
     from adapters.teams.app import TeamsAdapter
 
 log = get_logger("touchpoint.runtime")

@@ -17,7 +17,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from adapters.observability import Observability, observability_for, setup_observability
 from bot.log import get_logger
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only for hints: the Teams adapter loads the Bot Framework SDK, loaded when used
     from adapters.slack.app import SlackAdapter
     from adapters.teams.app import TeamsAdapter
 

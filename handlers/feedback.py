@@ -20,6 +20,7 @@ from bot.feedback.items import load_for_change, reassign, submit_feedback, trans
 from bot.feedback.messages import STATE_LABELS, item_buttons, item_reply
 from bot.feedback.routing import CS_TEAM, MAX_TEXT, normalise_tags, routing_from_settings, team_of
 from bot.feedback.sentiment import STRONGLY_NEGATIVE, is_strongly_negative, strongly_negative_marker
+from bot.feedback.themes import acknowledge_theme
 from bot.format import plural, truncate
 from bot.types import (
     Actions,
@@ -67,8 +68,6 @@ def register(registry: Registry) -> None:
 
 async def theme_ack_action(ctx: BotContext, request: Request) -> Response:
     """'Acknowledge all' on a systemic-issue alert: the CX team, CS managers and admins may press it."""
-    from bot.feedback.themes import acknowledge_theme
-
     if request.actor.role not in (Role.CX, Role.CS_MANAGER, Role.ADMIN):
         raise NotAllowed("Only the CX team, CS managers and admins can acknowledge a recurring issue.")
     theme_id = payload_int(request, "theme_id")

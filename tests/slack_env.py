@@ -27,6 +27,7 @@ from structlog.testing import capture_logs
 from adapters.slack.app import SlackAdapter
 from adapters.web import SLACK_PATH, build_web_app
 from bot.core.dispatch import Bot
+from bot.feedback.sentiment import score
 from bot.health.model import HealthModel
 from bot.health.service import recompute
 from bot.settings import Settings
@@ -68,7 +69,7 @@ CRASH_EVENTS = frozenset({"slack_listener_failed", "request_failed"})
 async def seed_demo(db: Database) -> None:
     """The small demo portfolio as of FIXED_NOW, health snapshots 30 and 7 days ago and today (so risk
     and trends have something to show), and Slack ids on the four demo people."""
-    await generate_demo_data(db, accounts=20, seed=3, today=TODAY)
+    await generate_demo_data(db, tone=score, accounts=20, seed=3, today=TODAY)
     for days_ago in (30, 7, 0):
         await recompute(db, TODAY - timedelta(days=days_ago), model=HealthModel())
     await link_demo_people(db)

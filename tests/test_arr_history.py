@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.core.import_rules import import_options
 from bot.format import arr_trend_text
 from storage.arr_history import (
     AccountMovement,
@@ -59,9 +60,9 @@ def utc_days_around() -> set[date]:
 
 
 async def test_imports_keep_the_arr_history(db: Database, tmp_path: Path) -> None:
-    await import_file(db, "people", FIXTURES / "people.csv")
+    await import_file(db, "people", FIXTURES / "people.csv", options=import_options())
     # First import: a row for each account with an ARR (GLOBEX has none).
-    await import_file(db, "accounts", FIXTURES / "accounts.csv")
+    await import_file(db, "accounts", FIXTURES / "accounts.csv", options=import_options())
     first = await changes(db)
     assert [(e, a, p, s) for e, _, a, p, s in first] == [
         ("ACME-1", Decimal("120000.50"), None, "import"),
@@ -69,7 +70,7 @@ async def test_imports_keep_the_arr_history(db: Database, tmp_path: Path) -> Non
     ]
     assert {d for _, d, *_ in first} <= utc_days_around()
     # The same file again writes nothing.
-    await import_file(db, "accounts", FIXTURES / "accounts.csv")
+    await import_file(db, "accounts", FIXTURES / "accounts.csv", options=import_options())
     assert await changes(db) == first
     # A changed ARR is one row with what it was; an ARR given for the first time starts a history.
     path = accounts_csv(
@@ -78,7 +79,7 @@ async def test_imports_keep_the_arr_history(db: Database, tmp_path: Path) -> Non
         "SG-7,Société Générale,ana.lima@example.test,48000.00",
         "GLOBEX,Globex,maria@example.test,5000",
     )
-    await import_file(db, "accounts", path)
+    await import_file(db, "accounts", path, options=import_options())
     added = (await changes(db))[2:]
     assert [(e, a, p, s) for e, _, a, p, s in added] == [
         ("ACME-1", Decimal("130000"), Decimal("120000.50"), "import"),
@@ -86,9 +87,14 @@ async def test_imports_keep_the_arr_history(db: Database, tmp_path: Path) -> Non
     ]
     # A file without the arr column leaves the history alone; an emptied ARR is kept as unknown.
     await import_file(
-        db, "accounts", accounts_csv(tmp_path, "ACME-1,Acme,ana.lima@example.test", header=HEADER[:-4])
+        db,
+        "accounts",
+        accounts_csv(tmp_path, "ACME-1,Acme,ana.lima@example.test", header=HEADER[:-4]),
+        options=import_options(),
     )
-    await import_file(db, "accounts", accounts_csv(tmp_path, "ACME-1,Acme,ana.lima@example.test,"))
+    await import_file(
+        db, "accounts", accounts_csv(tmp_path, "ACME-1,Acme,ana.lima@example.test,"), options=import_options()
+    )
     assert [(e, a, p) for e, _, a, p, _ in (await changes(db))[4:]] == [("ACME-1", None, Decimal("130000"))]
 
 
@@ -104,13 +110,13 @@ async def test_an_install_without_history_starts_one_on_its_next_import(db: Data
         "OLD-2,Old Two,ana@example.test,80000",  # changed: the first row knows what it replaced
         "OLD-3,Old Three,ana@example.test,",  # still no ARR: nothing to keep
     )
-    result = await import_file(db, "accounts", path)
+    result = await import_file(db, "accounts", path, options=import_options())
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 2)
     assert [(e, a, p) for e, _, a, p, _ in await changes(db)] == [
         ("OLD-1", Decimal("50000"), None),
         ("OLD-2", Decimal("80000"), Decimal("70000")),
     ]
-    await import_file(db, "accounts", path)
+    await import_file(db, "accounts", path, options=import_options())
     assert len(await changes(db)) == 2
 
 

@@ -134,15 +134,15 @@ async def _scalar(db: Database, statement: Any) -> Any:
 
 
 async def test_same_seed_and_day_give_identical_rows(db: Database, other_db: Database) -> None:
-    first = await generate_demo_data(db, accounts=25, seed=11, today=TODAY)
-    second = await generate_demo_data(other_db, accounts=25, seed=11, today=TODAY)
+    first = await generate_demo_data(db, tone=score, accounts=25, seed=11, today=TODAY)
+    second = await generate_demo_data(other_db, tone=score, accounts=25, seed=11, today=TODAY)
     assert first == second
     assert await _rows(db) == await _rows(other_db)
 
 
 async def test_different_seeds_give_different_portfolios(db: Database, other_db: Database) -> None:
-    await generate_demo_data(db, accounts=25, seed=1, today=TODAY)
-    await generate_demo_data(other_db, accounts=25, seed=2, today=TODAY)
+    await generate_demo_data(db, tone=score, accounts=25, seed=1, today=TODAY)
+    await generate_demo_data(other_db, tone=score, accounts=25, seed=2, today=TODAY)
     one, two = await _rows(db), await _rows(other_db)
     assert one["account"] != two["account"]
     assert one["usage_metric"] != two["usage_metric"]
@@ -167,7 +167,7 @@ def test_plan_does_not_depend_on_call_order() -> None:
 @pytest.fixture
 async def demo_db(db: Database) -> Database:
     """``db`` with the default demo portfolio (60 accounts, seed 7) up to TODAY."""
-    await generate_demo_data(db, today=TODAY)
+    await generate_demo_data(db, tone=score, today=TODAY)
     return db
 
 
@@ -441,7 +441,7 @@ async def test_success_plans(demo_db: Database) -> None:
 
 
 async def test_audit_event_and_summary(db: Database) -> None:
-    summary = await generate_demo_data(db, accounts=20, seed=3, today=TODAY)
+    summary = await generate_demo_data(db, tone=score, accounts=20, seed=3, today=TODAY)
     async with db.sessions() as session:
         events = (await session.execute(select(AuditEvent))).scalars().all()
         for table, count in summary.counts().items():
@@ -552,7 +552,7 @@ def test_large_portfolios_have_unique_names_and_balanced_staff() -> None:
 
 async def test_batches_add_up(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(demo_writer, "BATCH_ROWS", 100)
-    summary = await generate_demo_data(db, accounts=4, seed=7, today=TODAY)
+    summary = await generate_demo_data(db, tone=score, accounts=4, seed=7, today=TODAY)
     assert summary.usage_metrics == 4 * USAGE_DAYS * len(USAGE_METRICS)
     assert await _scalar(db, select(func.count()).select_from(UsageMetric)) == summary.usage_metrics
 
@@ -561,10 +561,10 @@ async def test_batches_add_up(db: Database, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 async def test_refuses_a_database_with_accounts(db: Database) -> None:
-    await generate_demo_data(db, accounts=5, seed=7, today=TODAY)
+    await generate_demo_data(db, tone=score, accounts=5, seed=7, today=TODAY)
     before = await _rows(db)
     with pytest.raises(DemoDataError, match="already has 5 accounts"):
-        await generate_demo_data(db, accounts=5, seed=8, today=TODAY)
+        await generate_demo_data(db, tone=score, accounts=5, seed=8, today=TODAY)
     assert await _rows(db) == before
 
 
@@ -575,7 +575,7 @@ async def test_refuses_real_data_and_writes_nothing(db: Database) -> None:
         await session.flush()
         session.add(Account(external_id="REAL-1", name="Real Co", name_key="real co", owner_id=person.id))
     with pytest.raises(DemoDataError):
-        await generate_demo_data(db, accounts=5, seed=7, today=TODAY)
+        await generate_demo_data(db, tone=score, accounts=5, seed=7, today=TODAY)
     assert await _scalar(db, select(func.count()).select_from(Person)) == 1
     assert await _scalar(db, select(func.count()).select_from(AuditEvent)) == 0
 

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.actions import FEEDBACK_THEME_ACK
+from bot.core.import_rules import import_options
 from bot.digests.csm import build_csm_digest
 from bot.digests.team import build_team_digest
 from bot.feedback.routing import Routing
@@ -304,7 +305,7 @@ async def test_detractors_become_feedback_once_and_promoters_are_advocates(
     path = tmp_path / "surveys.csv"
     path.write_text(SURVEYS, encoding="utf-8")
 
-    await import_file(db, "surveys", path)
+    await import_file(db, "surveys", path, options=import_options())
     made = await feedback_from_surveys(db, since=NOW - timedelta(days=30), now=NOW, routing=ROUTING)
     assert made == 2
     found = await items(db)
@@ -314,7 +315,7 @@ async def test_detractors_become_feedback_once_and_promoters_are_advocates(
     ]
     assert all(i.survey_response_id is not None for i in found)
 
-    await import_file(db, "surveys", path)
+    await import_file(db, "surveys", path, options=import_options())
     assert await feedback_from_surveys(db, since=NOW - timedelta(days=30), now=NOW, routing=ROUTING) == 0
     assert await feedback_from_surveys(db, since=None, now=NOW, routing=ROUTING) == 1  # the old one
     assert len(await items(db)) == 3

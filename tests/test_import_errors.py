@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 import storage.importer.run as run
+from bot.core.import_rules import import_options
 from storage.db import Database
 from storage.importer import (
     ImportDatabaseError,
@@ -37,7 +38,7 @@ async def _counts(db: Database) -> dict[str, int]:
 @pytest.fixture
 async def seeded(db: Database) -> Database:
     for kind in ("people", "accounts", "usage"):
-        await import_file(db, kind, FIXTURES / f"{kind}.csv")
+        await import_file(db, kind, FIXTURES / f"{kind}.csv", options=import_options())
     return db
 
 
@@ -51,7 +52,7 @@ async def _problems(db: Database, kind: str, path: Path) -> list[str]:
     """The report lines of a failing import, after checking that nothing was written."""
     before = await _counts(db)
     with pytest.raises(ImportValidationError) as caught:
-        await import_file(db, kind, path)
+        await import_file(db, kind, path, options=import_options())
     assert await _counts(db) == before
     return caught.value.lines()
 
@@ -341,13 +342,13 @@ async def test_problems_found_late_still_sort_by_line(db: Database, tmp_path: Pa
 
 async def test_missing_file(db: Database, tmp_path: Path) -> None:
     with pytest.raises(ImportFileError) as caught:
-        await import_file(db, "usage", tmp_path / "nope.csv")
+        await import_file(db, "usage", tmp_path / "nope.csv", options=import_options())
     assert str(caught.value) == f"{tmp_path / 'nope.csv'}: no such file"
 
 
 async def test_directory(db: Database, tmp_path: Path) -> None:
     with pytest.raises(ImportFileError) as caught:
-        await import_file(db, "usage", tmp_path)
+        await import_file(db, "usage", tmp_path, options=import_options())
     assert str(caught.value) == f"{tmp_path}: is a directory, not a file"
 
 
@@ -356,7 +357,7 @@ async def test_empty_file(db: Database, tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "usage.csv"
     path.write_bytes(content)
     with pytest.raises(ImportFileError) as caught:
-        await import_file(db, "usage", path)
+        await import_file(db, "usage", path, options=import_options())
     assert str(caught.value) == f"{path}: the file is empty (a header row is required)"
 
 
@@ -399,7 +400,7 @@ async def test_database_error_midway_writes_nothing(
     monkeypatch.setattr(kind, "write", failing_write)
     before = await _counts(seeded)
     with pytest.raises(ImportDatabaseError) as caught:
-        await import_file(seeded, "usage", path)
+        await import_file(seeded, "usage", path, options=import_options())
     assert calls == 3
     assert str(caught.value).startswith(f"{path}: the database refused the import, nothing was imported: ")
     assert "\n" not in str(caught.value)
@@ -415,11 +416,11 @@ async def test_file_changed_between_passes(seeded: Database, tmp_path: Path) -> 
 
     before = await _counts(seeded)
     with pytest.raises(ImportFileError) as caught:
-        await import_file(seeded, "usage", path, progress=tamper)
+        await import_file(seeded, "usage", path, progress=tamper, options=import_options())
     assert str(caught.value) == f"{path}: the file changed while it was being imported; nothing was imported"
     assert await _counts(seeded) == before
 
 
 async def test_unknown_kind(db: Database, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown import kind 'deals'"):
-        await import_file(db, "deals", tmp_path / "x.csv")
+        await import_file(db, "deals", tmp_path / "x.csv", options=import_options())

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import DeclarativeBase
 
+from bot.core.import_rules import import_options
 from storage.db import Database
 from storage.importer import ImportOptions, ImportResult, import_file
 from storage.importer.kinds.surveys import natural_key
@@ -25,7 +26,7 @@ async def _count(db: Database, model: type[DeclarativeBase]) -> int:
 
 async def _seed(db: Database, *kinds: str) -> None:
     for kind in kinds:
-        await import_file(db, kind, FIXTURES / f"{kind}.csv")
+        await import_file(db, kind, FIXTURES / f"{kind}.csv", options=import_options())
 
 
 async def _snapshot(db: Database, model: type[DeclarativeBase]) -> list[tuple[Any, ...]]:
@@ -67,7 +68,7 @@ async def test_people_without_optional_columns_keep_existing_values(db: Database
         stamps = dict((await s.execute(select(Person.email, Person.updated_at))).all())
     path = tmp_path / "names.csv"
     path.write_text("email,name,role\nana.lima@example.test,Ana L. Lima,csm\nnew@example.test,New,cx\n")
-    result = await import_file(db, "people", path)
+    result = await import_file(db, "people", path, options=import_options())
     assert (result.inserted, result.updated) == (1, 1)
     async with db.sessions() as s:
         people = {p.email: p for p in (await s.execute(select(Person))).scalars()}
@@ -83,7 +84,7 @@ async def test_people_manager_change_counts_as_update(db: Database, tmp_path: Pa
     await _seed(db, "people")
     path = tmp_path / "people.csv"
     path.write_text("email,name,role,manager_email\ncx@example.test,Chris Xu,cx,ana.lima@example.test\n")
-    result = await import_file(db, "people", path)
+    result = await import_file(db, "people", path, options=import_options())
     assert (result.inserted, result.updated, result.unchanged) == (0, 1, 0)
     async with db.sessions() as s:
         ana_id = (
@@ -95,7 +96,7 @@ async def test_people_manager_change_counts_as_update(db: Database, tmp_path: Pa
 
 async def test_accounts(db: Database) -> None:
     await _seed(db, "people")
-    result = await import_file(db, "accounts", FIXTURES / "accounts.csv")
+    result = await import_file(db, "accounts", FIXTURES / "accounts.csv", options=import_options())
     assert (result.rows, result.inserted) == (3, 3)
     async with db.sessions() as s:
         accounts = {a.external_id: a for a in (await s.execute(select(Account))).scalars()}
@@ -132,7 +133,7 @@ async def test_accounts(db: Database) -> None:
 
 async def test_usage(db: Database) -> None:
     await _seed(db, "people", "accounts")
-    result = await import_file(db, "usage", FIXTURES / "usage.csv")
+    result = await import_file(db, "usage", FIXTURES / "usage.csv", options=import_options())
     assert (result.rows, result.inserted) == (4, 4)
     async with db.sessions() as s:
         ids = {ext: i for ext, i in await s.execute(select(Account.external_id, Account.id))}
@@ -155,14 +156,14 @@ async def test_usage_update_changes_only_what_differs(db: Database, tmp_path: Pa
         "ACME-1,2026-01-05,licenses,50\n"  # same
         "ACME-1,2026-01-07,active_users,41\n"  # new
     )
-    result = await import_file(db, "usage", path)
+    result = await import_file(db, "usage", path, options=import_options())
     assert (result.rows, result.inserted, result.updated, result.unchanged) == (3, 1, 1, 1)
     assert await _count(db, UsageMetric) == 5
 
 
 async def test_surveys(db: Database) -> None:
     await _seed(db, "people", "accounts")
-    result = await import_file(db, "surveys", FIXTURES / "surveys.csv")
+    result = await import_file(db, "surveys", FIXTURES / "surveys.csv", options=import_options())
     assert (result.rows, result.inserted) == (3, 3)
     async with db.sessions() as s:
         answers = {r.kind: r for r in (await s.execute(select(SurveyResponse))).scalars()}
@@ -190,7 +191,7 @@ async def test_surveys(db: Database) -> None:
 
 async def test_milestones(db: Database) -> None:
     await _seed(db, "people", "accounts")
-    result = await import_file(db, "milestones", FIXTURES / "milestones.csv")
+    result = await import_file(db, "milestones", FIXTURES / "milestones.csv", options=import_options())
     assert (result.rows, result.inserted) == (3, 3)
     async with db.sessions() as s:
         milestones = {m.name: m for m in (await s.execute(select(Milestone))).scalars()}
@@ -215,14 +216,14 @@ async def test_reimport_changes_nothing(db: Database) -> None:
     before = [await _snapshot(db, model) for model in models]
     assert len(before[2]) == 2  # the ARR history of the two accounts with an ARR
     for kind in kinds:
-        result = await import_file(db, kind, FIXTURES / f"{kind}.csv")
+        result = await import_file(db, kind, FIXTURES / f"{kind}.csv", options=import_options())
         assert (result.inserted, result.updated, result.unchanged) == (0, 0, result.rows), kind
     after = [await _snapshot(db, model) for model in models]
     assert after == before  # every column, updated_at included
 
 
 async def test_audit_event_records_the_import(db: Database) -> None:
-    result: ImportResult = await import_file(db, "people", FIXTURES / "people.csv")
+    result: ImportResult = await import_file(db, "people", FIXTURES / "people.csv", options=import_options())
     async with db.sessions() as s:
         event = (await s.execute(select(AuditEvent))).scalar_one()
     assert (event.actor_label, event.platform, event.action, event.object_type, event.object_id) == (
@@ -245,7 +246,7 @@ async def test_audit_event_records_the_import(db: Database) -> None:
 async def test_header_only_file_imports_nothing(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_text("email,name,role\n")
-    result = await import_file(db, "people", path)
+    result = await import_file(db, "people", path, options=import_options())
     assert (result.rows, result.inserted) == (0, 0)
     assert await _count(db, Person) == 0
 
@@ -253,7 +254,7 @@ async def test_header_only_file_imports_nothing(db: Database, tmp_path: Path) ->
 async def test_bom_blank_lines_and_column_case(db: Database, tmp_path: Path) -> None:
     path = tmp_path / "people.csv"
     path.write_bytes("\ufeff Email ,NAME,Role\r\n\r\nana@example.test,Ana,CSM\r\n,,\r\n".encode())
-    result = await import_file(db, "people", path)
+    result = await import_file(db, "people", path, options=import_options())
     assert result.rows == 1
     async with db.sessions() as s:
         ana = (await s.execute(select(Person))).scalar_one()
@@ -262,7 +263,9 @@ async def test_bom_blank_lines_and_column_case(db: Database, tmp_path: Path) -> 
 
 async def test_progress_reports_bytes_of_both_passes(db: Database) -> None:
     calls: list[tuple[str, int, int]] = []
-    await import_file(db, "people", FIXTURES / "people.csv", progress=lambda *a: calls.append(a))
+    await import_file(
+        db, "people", FIXTURES / "people.csv", progress=lambda *a: calls.append(a), options=import_options()
+    )
     size = (FIXTURES / "people.csv").stat().st_size
     assert ("checking", size, size) in calls
     assert ("writing", size, size) in calls
@@ -277,8 +280,8 @@ async def test_large_file_is_written_in_batches(db: Database, tmp_path: Path, mo
     lines = ["account_external_id,date,metric,value"]
     lines += [f"ACME-1,2026-01-{day:02d},m{m},{day * m}" for day in range(1, 31) for m in range(3)]
     path.write_text("\n".join(lines) + "\n")
-    result = await import_file(db, "usage", path)
+    result = await import_file(db, "usage", path, options=import_options())
     assert (result.rows, result.inserted) == (90, 90)
     assert await _count(db, UsageMetric) == 90
-    again = await import_file(db, "usage", path)
+    again = await import_file(db, "usage", path, options=import_options())
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 90)

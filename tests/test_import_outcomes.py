@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.core.import_rules import import_options
 from bot.health.measures import METRICS
 from storage.db import Database
 from storage.importer import ImportValidationError, import_file, load_kind, validate_records, write_records
@@ -25,7 +26,7 @@ async def seeded(db: Database) -> Database:
     """People and accounts from the fixtures, and usage of the last days (the import takes "now" as
     the start of each outcome's line)."""
     for kind in ("people", "accounts"):
-        await import_file(db, kind, FIXTURES / f"{kind}.csv")
+        await import_file(db, kind, FIXTURES / f"{kind}.csv", options=import_options())
     await add_usage(db, "ACME-1", "active_users", 80)
     await add_usage(db, "GLOBEX", "features_adopted", 4)
     return db
@@ -74,7 +75,7 @@ def write(tmp_path: Path, lines: Sequence[str], name: str = "outcomes.csv") -> P
 
 async def test_import_outcomes(seeded: Database) -> None:
     before = datetime.now(UTC)
-    result = await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv")
+    result = await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv", options=import_options())
     after = datetime.now(UTC)
     assert (result.rows, result.inserted, result.updated) == (5, 5, 0)
     found = await outcomes(seeded)
@@ -108,16 +109,16 @@ async def test_import_outcomes(seeded: Database) -> None:
 
 
 async def test_importing_the_same_file_again_changes_nothing(seeded: Database) -> None:
-    await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv")
+    await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv", options=import_options())
     first = await table(seeded)
     await add_usage(seeded, "ACME-1", "active_users", 95)  # the value now moves; the baseline must not
-    again = await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv")
+    again = await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv", options=import_options())
     assert (again.rows, again.inserted, again.updated, again.unchanged) == (5, 0, 0, 5)
     assert await table(seeded) == first
 
 
 async def test_reimport_changes_the_definition_but_not_the_line(seeded: Database, tmp_path: Path) -> None:
-    await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv")
+    await import_file(seeded, "outcomes", FIXTURES / "outcomes.csv", options=import_options())
     first = await outcomes(seeded)
     await add_usage(seeded, "ACME-1", "active_users", 95)
     await add_usage(seeded, "GLOBEX", "licensed_seats", 30)
@@ -138,7 +139,7 @@ async def test_reimport_changes_the_definition_but_not_the_line(seeded: Database
             "GLOBEX,Adopt 12 features,licensed_seats,50,2027-06-30,open,,",  # a new criterion
         ],
     )
-    result = await import_file(seeded, "outcomes", changed)
+    result = await import_file(seeded, "outcomes", changed, options=import_options())
     assert (result.rows, result.inserted, result.updated) == (4, 0, 3)
     now = await outcomes(seeded)
     users = now["200 weekly active users"]
@@ -156,7 +157,7 @@ async def test_reimport_changes_the_definition_but_not_the_line(seeded: Database
     assert (seats.metric, seats.target, seats.baseline) == ("licensed_seats", 50, 30)  # a new line
 
     reopened = write(tmp_path, [HEADER, "SG-7,NPS at or above 30,nps,>= 30,2026-12-31,open,,"], "reopen.csv")
-    assert (await import_file(seeded, "outcomes", reopened)).updated == 1
+    assert (await import_file(seeded, "outcomes", reopened, options=import_options())).updated == 1
     nps = (await outcomes(seeded))["NPS at or above 30"]
     assert (nps.status, nps.achieved_at, nps.achieved_value) == ("open", None, None)
     assert nps.demonstrated_at is not None  # demonstrated once, never again
@@ -181,7 +182,7 @@ async def test_problems_are_named_by_line_and_nothing_is_written(seeded: Databas
         ],
     )
     with pytest.raises(ImportValidationError) as caught:
-        await import_file(seeded, "outcomes", path)
+        await import_file(seeded, "outcomes", path, options=import_options())
     file = str(path)
     assert caught.value.lines() == [
         f"{file}:2: account_external_id: unknown account 'NOPE'",
@@ -212,14 +213,14 @@ async def test_one_wrong_row_at_the_end_keeps_the_whole_file_out(seeded: Databas
 
     before = await counts()
     with pytest.raises(ImportValidationError) as caught:
-        await import_file(seeded, "outcomes", path)
+        await import_file(seeded, "outcomes", path, options=import_options())
     assert caught.value.lines() == [f"{path}:7: due_date: not a date (expected YYYY-MM-DD): 'someday'"]
     assert await counts() == before
 
 
 async def test_records_as_the_ingest_api_sends_them(seeded: Database) -> None:
     """Typed JSON values go through the same validation and writer."""
-    handler = await load_kind(seeded, "outcomes")
+    handler = await load_kind(seeded, "outcomes", options=import_options())
     records: list[dict[str, object]] = [
         {
             "account_external_id": "ACME-1",

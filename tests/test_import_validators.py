@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from bot.core.import_rules import import_options
 from storage.db import Database
 from storage.importer import ImportDatabaseError, ImportOptions, import_file
 from storage.importer.errors import ImportValidationError, Problem, ProblemLog
@@ -26,7 +27,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "import"
 @pytest.fixture
 async def seeded(db: Database) -> Database:
     for kind in ("people", "accounts"):
-        await import_file(db, kind, FIXTURES / f"{kind}.csv")
+        await import_file(db, kind, FIXTURES / f"{kind}.csv", options=import_options())
     return db
 
 
@@ -51,7 +52,7 @@ async def test_usage_validator_takes_typed_values(seeded: Database) -> None:
 
 async def test_survey_validator_checks_the_scale_of_its_kind(seeded: Database) -> None:
     async with seeded.sessions() as s:
-        surveys = await SurveysKind.load(s, ImportOptions())
+        surveys = await SurveysKind.load(s, import_options())
     row = {
         "account_external_id": "ACME-1",
         "kind": "CES",
@@ -84,7 +85,7 @@ def test_default_timezone_must_exist() -> None:
 
 async def test_manager_deleted_between_passes(sqlite_db: Database, tmp_path: Path) -> None:
     """Pass 2 re-reads people from the database; a manager gone since pass 1 aborts the whole import."""
-    await import_file(sqlite_db, "people", FIXTURES / "people.csv")
+    await import_file(sqlite_db, "people", FIXTURES / "people.csv", options=import_options())
     path = tmp_path / "people.csv"
     path.write_text("email,name,role,manager_email\nnew@example.test,New,csm,cx@example.test\n")
     database_file = make_url(sqlite_db.url).database
@@ -96,7 +97,7 @@ async def test_manager_deleted_between_passes(sqlite_db: Database, tmp_path: Pat
                 conn.execute("DELETE FROM person WHERE email = 'cx@example.test'")
 
     with pytest.raises(ImportDatabaseError) as caught:
-        await import_file(sqlite_db, "people", path, progress=delete_manager)
+        await import_file(sqlite_db, "people", path, progress=delete_manager, options=import_options())
     assert (
         str(caught.value)
         == f"{path}: manager cx@example.test was deleted during the import; nothing was imported"

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from adapters.cli.sentiment import backfill_sentiment, sentiment_app, summary
+from bot.core.import_rules import import_options
 from bot.feedback.config import FeedbackConfigError, load_feedback_config
 from bot.feedback.items import submit_feedback
 from bot.feedback.routing import Routing, routing_from_settings
@@ -34,7 +35,7 @@ from bot.serialize import reply_from_dict
 from bot.settings import Settings, get_settings
 from scheduler.feedback_jobs import escalate_unacknowledged
 from storage.db import Database
-from storage.importer import ImportOptions, import_file, load_kind, validate_records, write_records
+from storage.importer import import_file, load_kind, validate_records, write_records
 from storage.models import FeedbackItem, OutboxMessage, SurveyResponse
 from tests.factories import NOW, TODAY, add_account, add_person, add_survey, text_of
 
@@ -127,22 +128,22 @@ async def test_the_import_stores_the_tone_of_each_comment(db: Database, tmp_path
     await add_account(db, "A-1", "Acme", owner_id=maya)
     path = tmp_path / "surveys.csv"
     path.write_text(SURVEYS, encoding="utf-8")
-    await import_file(db, "surveys", path)
+    await import_file(db, "surveys", path, options=import_options())
     assert await _tones(db) == {"s1": score(POSITIVE), "s2": score(NEGATIVE), "s3": 0.0, "s4": None}
 
-    again = await import_file(db, "surveys", path)
+    again = await import_file(db, "surveys", path, options=import_options())
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
 
     # A changed comment is scored again; a file without the comment column leaves comments and tone alone.
     path.write_text(SURVEYS.replace(NEUTRAL, MILDLY_NEGATIVE), encoding="utf-8")
-    changed = await import_file(db, "surveys", path)
+    changed = await import_file(db, "surveys", path, options=import_options())
     assert changed.updated == 1
     assert (await _tones(db))["s3"] == score(MILDLY_NEGATIVE)
     path.write_text(
         "account_external_id,kind,score,submitted_at,external_id\nA-1,csat,5,2026-11-22T10:00:00Z,s3\n",
         encoding="utf-8",
     )
-    await import_file(db, "surveys", path)
+    await import_file(db, "surveys", path, options=import_options())
     assert (await _tones(db))["s3"] == score(MILDLY_NEGATIVE)
 
 
@@ -153,12 +154,12 @@ async def test_a_stored_answer_without_a_tone_gets_one_when_imported_again(
     await add_account(db, "A-1", "Acme", owner_id=maya)
     path = tmp_path / "surveys.csv"
     path.write_text(SURVEYS, encoding="utf-8")
-    await import_file(db, "surveys", path)
+    await import_file(db, "surveys", path, options=import_options())
     async with db.transaction() as session:
         answer = await session.scalar(select(SurveyResponse).where(SurveyResponse.external_id == "s2"))
         assert answer is not None
         answer.sentiment = None  # as stored before tone was kept
-    result = await import_file(db, "surveys", path)
+    result = await import_file(db, "surveys", path, options=import_options())
     assert result.updated == 1
     assert (await _tones(db))["s2"] == score(NEGATIVE)
 
@@ -172,7 +173,7 @@ async def test_records_from_the_ingest_api_get_their_tone(db: Database) -> None:
         {"account_external_id": "A-1", "kind": "csat", "score": 5, "submitted_at": "2026-11-21T11:00:00Z",
          "external_id": "api-2"},
     ]  # fmt: skip
-    handler = await load_kind(db, "surveys", ImportOptions())
+    handler = await load_kind(db, "surveys", import_options())
     prepared = validate_records(handler, records)
     async with db.transaction() as session:
         await write_records(session, prepared, source="api:test", actor_label="api:test")

@@ -25,13 +25,13 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from adapters.api.ratelimit import RateLimiter
 from adapters.api.schemas import MODELS, openapi_document
+from bot.core.import_rules import import_options
 from bot.feedback.routing import routing_from_settings
 from bot.feedback.surveys import SURVEY_FRESH_DAYS, feedback_from_surveys
 from bot.log import get_logger
 from storage.api_tokens import find_token
 from storage.db import Database
 from storage.importer import (
-    ImportOptions,
     RecordProblem,
     RecordsValidationError,
     load_kind,
@@ -238,7 +238,7 @@ class IngestApi:
             except ValidationError as exc:
                 problems.extend(_shape_problems(index, exc))
                 rows.append({})
-        options = ImportOptions(default_timezone=self.settings.default_timezone)
+        options = import_options(self.settings.default_timezone)
         handler = await load_kind(self.db, kind, options)
         try:
             prepared = validate_records(handler, rows, problems=problems)

@@ -9,6 +9,7 @@ from typing import Annotated, Final
 import typer
 
 from adapters.cli.support import console, fail, open_database, run, today
+from bot.feedback.sentiment import score
 from bot.health.service import recompute_range
 from storage.db import Database
 from storage.demo import (
@@ -47,7 +48,7 @@ async def load_demo_data(
     if if_empty and await database_has_accounts(db):
         return None
     try:
-        summary = await generate_demo_data(db, accounts=accounts, seed=seed, today=today)
+        summary = await generate_demo_data(db, tone=score, accounts=accounts, seed=seed, today=today)
     except DemoDataError:
         if if_empty:
             return None

@@ -22,12 +22,12 @@ from rich.progress import (
 )
 
 from adapters.cli.support import console, err_console, fail, open_database, run
+from bot.core.import_rules import import_options
 from bot.feedback.routing import routing_from_settings
 from bot.feedback.surveys import SURVEY_FRESH_DAYS, feedback_from_surveys
 from bot.settings import get_settings
 from storage.importer import (
     ImportFailedError,
-    ImportOptions,
     ImportResult,
     ImportValidationError,
     ProgressCallback,
@@ -95,7 +95,7 @@ def import_command(
     feedback items (once per answer)."""
     settings = get_settings()
     try:
-        options = ImportOptions(default_timezone=settings.default_timezone)
+        options = import_options(settings.default_timezone)
     except ValueError as exc:
         raise fail(f"TOUCHPOINT_DEFAULT_TIMEZONE: {exc}") from None
     made = 0

@@ -44,7 +44,8 @@ HOST = re.compile(r"^(\*\.)?([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$|^localhost$")
 
 
 def core_commands() -> list[tuple[str, str]]:
-    """(title, description) for ``help`` and every command the core registers, in order."""
+    """(title, description) for ``help`` and every command the core registers, in order. The handlers
+    are imported here, not at the top, so ``touchpoint`` starts without loading them."""
     from bot.core.registry import Registry
     from handlers import register_all
 

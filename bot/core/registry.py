@@ -8,14 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from bot.core.context import BotContext
 from bot.types import Request, Response
 
-if TYPE_CHECKING:
-    from bot.core.context import BotContext
-
-Handler = Callable[["BotContext", Request], Awaitable[Response]]
+Handler = Callable[[BotContext, Request], Awaitable[Response]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.health.components import COMPONENT_NAMES, COMPONENTS
+from bot.settings import get_settings
 
 DEFAULT_GREEN = 70.0
 DEFAULT_YELLOW = 40.0
@@ -84,8 +85,6 @@ class HealthModel:
 def load_health_model(path: Path | str | None = None) -> HealthModel:
     """The health model in ``path`` (default: the configured ``config_file``); defaults when it is absent."""
     if path is None:
-        from bot.settings import get_settings
-
         path = get_settings().config_file
     path = Path(path)
     if not path.exists():

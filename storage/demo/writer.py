@@ -1,6 +1,6 @@
 """Writing a demo portfolio into an empty database: one transaction, bulk inserts in batches.
 
-Survey comments are written with their tone (:func:`bot.sentiment.score`), as an import would store them.
+Survey comments are written with their tone (scored by the caller's ``tone``), as an import would store them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any, Final
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.feedback.sentiment import score
 from storage.audit import record
 from storage.db import Database
 from storage.demo.arr import arr_history
@@ -22,6 +21,7 @@ from storage.demo.plans import follow_ups, milestones
 from storage.demo.portfolio import DemoAccount, DemoPerson, DemoPortfolio, plan_portfolio
 from storage.demo.surveys import DemoSurvey, survey_responses
 from storage.demo.usage import USAGE_DAYS, DailyUsage, usage_history
+from storage.importer.rules import ToneScorer
 from storage.models import (
     Account,
     ArrChange,
@@ -194,7 +194,7 @@ def _usage_rows(account_id: int, history: Sequence[DailyUsage]) -> list[dict[str
 
 
 def _survey_rows(
-    account_id: int, answers: Sequence[DemoSurvey], *, first_number: int
+    account_id: int, answers: Sequence[DemoSurvey], *, first_number: int, score: ToneScorer
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for number, answer in enumerate(answers, start=first_number):
@@ -264,6 +264,8 @@ async def _write_activity(
     portfolio: DemoPortfolio,
     account_ids: Mapping[str, int],
     people: Mapping[str, int],
+    *,
+    score: ToneScorer,
 ) -> None:
     """Usage, surveys, ARR history, success plans, milestones and follow-ups, account by account."""
     today, seed = portfolio.today, portfolio.seed
@@ -274,7 +276,7 @@ async def _write_activity(
         history = usage_history(account, today=today, seed=seed)
         answers = survey_responses(account, today=today, seed=seed)
         await inserter.add(UsageMetric, _usage_rows(account_id, history))
-        surveys = _survey_rows(account_id, answers, first_number=survey_number)
+        surveys = _survey_rows(account_id, answers, first_number=survey_number, score=score)
         survey_number += len(surveys)
         await inserter.add(SurveyResponse, surveys)
         await inserter.add(ArrChange, _arr_rows(account, account_id, history, today, seed))
@@ -317,7 +319,7 @@ async def _write_activity(
 
 
 async def generate_demo_data(
-    db: Database, *, accounts: int = 60, seed: int = 7, today: date | None = None
+    db: Database, *, tone: ToneScorer, accounts: int = 60, seed: int = 7, today: date | None = None
 ) -> DemoSummary:
     """Write a synthetic portfolio of ``accounts`` accounts, with 90 days of history ending ``today`` (and a
     year of ARR history).
@@ -334,7 +336,7 @@ async def generate_demo_data(
         people = await _insert_people(session, portfolio.people, arrived)
         account_ids = await _insert_accounts(session, portfolio.accounts, people, arrived)
         inserter = _BulkInserter(session)
-        await _write_activity(inserter, portfolio, account_ids, people)
+        await _write_activity(inserter, portfolio, account_ids, people, score=tone)
         written = inserter.written
         summary = DemoSummary(
             seed=seed,

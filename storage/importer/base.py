@@ -24,12 +24,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.importer.errors import FieldProblem
 from storage.importer.fields import Field, FieldError, parse_record, timezone
+from storage.importer.rules import ImportRules
 from storage.importer.write import Tally
 
 Record = dict[str, Any]
@@ -37,9 +39,12 @@ Record = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class ImportOptions:
-    """Choices that come from the caller's settings rather than the file."""
+    """Choices that come from the caller's settings rather than the file, and the domain rules
+    (:mod:`storage.importer.rules`) that the caller supplies."""
 
     default_timezone: str = "UTC"
+    rules: ImportRules | None = None
+    now: datetime | None = None  # the moment of the import; the wall clock when None
 
     def __post_init__(self) -> None:
         try:

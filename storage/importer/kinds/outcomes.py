@@ -1,8 +1,9 @@
 """``outcomes``: the desired outcomes of accounts' success plans, keyed by account and title.
 
-Columns: ``account_external_id``, ``title``, ``due_date``; optional ``metric`` (see
-:data:`bot.outcomes.METRICS`; empty for a manual outcome a person marks achieved), ``target`` (needed
-with a metric, refused without one; ``">= 200"`` or ``"<= 5"`` also sets the comparison),
+Columns: ``account_external_id``, ``title``, ``due_date``; optional ``metric`` (one of the caller's
+:class:`~storage.importer.rules.OutcomeRules` metrics; empty for a manual outcome a person marks
+achieved), ``target`` (needed with a metric, refused without one; ``">= 200"`` or ``"<= 5"`` also sets
+the comparison),
 ``comparison`` (``at_least`` or ``at_most``; by default the metric's own), ``status`` (``open``,
 ``achieved`` or ``missed``) and ``customer_owner``.
 
@@ -23,13 +24,11 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.health.inputs import AccountInputs
-from bot.health.load import MAX_IDS_PER_QUERY, Accounts, load_inputs
-from bot.health.measures import AT_LEAST, AT_MOST, METRICS, current_value
 from storage.importer import fields as f
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import FieldProblem
 from storage.importer.lookups import account_field
+from storage.importer.rules import OutcomeRules, ValueOf
 from storage.importer.write import Tally, table_of, upsert_rows
 from storage.models import Outcome, OutcomeComparison, OutcomeStatus
 
@@ -52,6 +51,10 @@ UPDATABLE = (
     "demonstrated_at",
 )
 ACHIEVED = OutcomeStatus.ACHIEVED.value
+AT_LEAST = OutcomeComparison.AT_LEAST.value
+AT_MOST = OutcomeComparison.AT_MOST.value
+# Account ids per query (SQLite caps bound parameters per statement).
+MAX_IDS_PER_QUERY = 1000
 OPERATORS = {">=": AT_LEAST, "≥": AT_LEAST, "<=": AT_MOST, "≤": AT_MOST}
 _TARGET = re.compile(r"(>=|<=|≥|≤)?\s*([+-]?\d+(?:\.\d+)?)")
 
@@ -74,12 +77,16 @@ class OutcomesKind(Kind):
     required = ("account_external_id", "title", "due_date")
     optional = ("metric", "target", "comparison", "status", "customer_owner")
 
-    def __init__(self, fields: tuple[f.Field, ...], *, now: datetime) -> None:
+    def __init__(self, fields: tuple[f.Field, ...], *, now: datetime, rules: OutcomeRules) -> None:
         super().__init__(fields)
         self.now = now
+        self.rules = rules
 
     @classmethod
     async def load(cls, session: AsyncSession, options: ImportOptions) -> Self:
+        if options.rules is None:
+            raise ValueError("importing outcomes needs the outcome rules (ImportOptions.rules)")
+        rules = options.rules.outcomes
         account = await account_field(session)
         comparisons = [c.value for c in OutcomeComparison]
         statuses = [s.value for s in OutcomeStatus]
@@ -87,14 +94,15 @@ class OutcomesKind(Kind):
             (
                 account,
                 f.Field("title", f.text(200)),
-                f.Field("metric", f.choice(list(METRICS), "metric"), required=False),
+                f.Field("metric", f.choice(list(rules.metrics), "metric"), required=False),
                 f.Field("target", target, required=False),
                 f.Field("comparison", f.choice(comparisons, "comparison"), required=False),
                 f.Field("due_date", f.iso_date()),
                 f.Field("status", f.choice(statuses, "status"), required=False),
                 f.Field("customer_owner", f.text(200), required=False),
             ),
-            now=datetime.now(UTC),
+            now=options.now or datetime.now(UTC),
+            rules=rules,
         )
 
     def complete(self, values: Record) -> Record | list[FieldProblem]:
@@ -105,7 +113,7 @@ class OutcomesKind(Kind):
             problems.append(("target", "missing value (an outcome with a metric needs a target)"))
         if metric is None and number is not None:
             problems.append(("target", "a target needs a metric (leave both empty for a manual outcome)"))
-        spec = METRICS.get(metric or "")
+        spec = self.rules.metrics.get(metric or "")
         if spec is not None and number is not None and not spec.allows(number):
             bounds = f"{spec.low:g} to {spec.high:g}" if spec.high is not None else f"{spec.low:g} or more"
             problems.append(("target", f"{spec.label} targets are {bounds}, not {number:g}"))
@@ -153,9 +161,9 @@ class OutcomesKind(Kind):
         session: AsyncSession,
         records: Sequence[Record],
         stored: Mapping[tuple[int, str], Mapping[str, Any]],
-    ) -> dict[int, AccountInputs]:
-        """The health inputs of today for the accounts whose new (or re-defined) outcomes need a
-        baseline, or whose outcomes become achieved: one batch of set-based queries."""
+    ) -> Mapping[int, ValueOf]:
+        """Today's metric values of the accounts whose new (or re-defined) outcomes need a baseline, or
+        whose outcomes become achieved: one batch of set-based queries."""
         account_ids = set()
         for record in records:
             old = stored.get(_key(record))
@@ -166,24 +174,23 @@ class OutcomesKind(Kind):
                 account_ids.add(record["account_id"])
         if not account_ids:
             return {}
-        loaded = await load_inputs(session, self.today, Accounts.of(sorted(account_ids)))
-        return {inputs.account_id: inputs for inputs in loaded}
+        return await self.rules.values_on(session, self.today, sorted(account_ids))
 
     @property
     def today(self) -> date:
         return self.now.date()
 
     def _row(
-        self, record: Record, old: Mapping[str, Any] | None, inputs: Mapping[int, AccountInputs]
+        self, record: Record, old: Mapping[str, Any] | None, values: Mapping[int, ValueOf]
     ) -> dict[str, Any]:
         """The whole row to write: the file's values over the stored ones (or over a new outcome's)."""
         row: dict[str, Any] = dict(old) if old else _new_row(self.today)
         row.update(record)
         metric = row["metric"]
-        account_inputs = inputs.get(row["account_id"])
+        value_of = values.get(row["account_id"])
 
         def now_value() -> float | None:
-            return current_value(account_inputs, metric) if account_inputs and metric else None
+            return value_of(metric) if value_of is not None and metric else None
 
         if old is None or old["metric"] != metric:
             row["start_date"] = self.today

@@ -4,12 +4,13 @@ Re-imports upsert on ``natural_key``: ``ext:<external_id>`` when the source gave
 ``auto:<sha1>`` of account external id, kind, respondent email and the UTC submission time, so the same
 answer exported twice is recognised even without an id.
 
-Each comment's tone (:func:`bot.sentiment.score`) is stored with it in ``sentiment`` when the batch is
-written (not while the file is checked, so each comment is scored once), in a worker thread so a large
-import through the ingest API does not hold up the server's other requests. Scoring costs about 50
-microseconds a comment, so a re-import keeps the stored tone of every comment that did not change
-instead of scoring it again. An input without a comment column leaves the stored comments and their
-tone alone.
+Each comment's tone (the caller's :data:`~storage.importer.rules.ToneScorer`) is stored with it in
+``sentiment`` when the batch is written (not while the file is checked, so each comment is scored
+once), in a worker thread so a large import through the ingest API does not hold up the server's
+other requests. Scoring costs about 50 microseconds a comment, so a re-import keeps the stored tone of
+every comment that did not change instead of scoring it again. An input without a comment column
+leaves the stored comments and their tone alone. Without a scorer (no rules given) comments are
+stored with no tone.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from typing import Any, Self
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.feedback.sentiment import score
 from storage.importer import fields as f
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import FieldProblem
 from storage.importer.lookups import account_field
+from storage.importer.rules import ToneScorer
 from storage.importer.write import Tally, table_of, upsert_rows
 from storage.models import SurveyKind, SurveyResponse
 
@@ -56,7 +57,14 @@ SCALES: dict[str, tuple[int, int]] = {
 StoredTones = Mapping[str, tuple[str | None, float | None]]  # natural key -> (comment, sentiment)
 
 
-def with_sentiment(records: Sequence[Record], stored: StoredTones | None = None) -> list[Record]:
+def unscored(text: str | None) -> float | None:
+    """The tone when no scorer was given: none."""
+    return None
+
+
+def with_sentiment(
+    records: Sequence[Record], score: ToneScorer, stored: StoredTones | None = None
+) -> list[Record]:
     """``records`` with the tone of their comment: the stored one when the comment is the stored comment
     and was scored, else scored now. Records without a comment field are left as they are."""
     rows: list[Record] = []
@@ -108,6 +116,10 @@ class SurveysKind(Kind):
     required = ("account_external_id", "kind", "score", "submitted_at")
     optional = ("comment", "respondent_email", "external_id")
 
+    def __init__(self, fields: tuple[f.Field, ...], *, tone: ToneScorer) -> None:
+        super().__init__(fields)
+        self.tone = tone
+
     @classmethod
     async def load(cls, session: AsyncSession, options: ImportOptions) -> Self:
         account = await account_field(session)
@@ -120,7 +132,8 @@ class SurveysKind(Kind):
                 f.Field("respondent_email", f.email, required=False),
                 f.Field("submitted_at", f.iso_datetime),
                 f.Field("external_id", f.text(128), required=False),
-            )
+            ),
+            tone=options.rules.tone if options.rules is not None else unscored,
         )
 
     def validate(self, row: Mapping[str, object]) -> Record | list[FieldProblem]:
@@ -142,6 +155,7 @@ class SurveysKind(Kind):
     async def write(self, session: AsyncSession, records: Sequence[Record], present: frozenset[str]) -> Tally:
         rows: Sequence[Record] = records
         if "comment" in present:
-            rows = await asyncio.to_thread(with_sentiment, records, await stored_tones(session, records))
+            stored = await stored_tones(session, records)
+            rows = await asyncio.to_thread(with_sentiment, records, self.tone, stored)
         tally, _ = await upsert_rows(session, TABLE, rows, key=KEY, update=UPDATABLE)
         return tally
