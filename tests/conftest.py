@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -47,6 +48,11 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--clock: {moment!r} is not an ISO date and time") from None
     if destination.tzinfo is None:
         raise pytest.UsageError(f"--clock: {moment!r} needs a time zone offset, e.g. +00:00")
+    # Subprocesses (the CLI tests run ``touchpoint``) move their clock by the same offset.
+    os.environ["TESTS_CLOCK_OFFSET"] = str(destination.timestamp() - time.time())
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(Path(__file__).parent / "clock"), os.environ.get("PYTHONPATH")])
+    )
     traveller = time_machine.travel(destination, tick=True)
     traveller.start()
     config.add_cleanup(traveller.stop)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
 from adapters.cli.health import health_app
+from adapters.cli.support import console
 from bot.settings import get_settings
 from storage.db import Database
 from storage.models import Account, HealthSnapshot
@@ -52,7 +53,14 @@ def database(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPa
 
 
 def invoke(*args: str) -> Result:
-    return runner.invoke(app, ["health", *args], env={"COLUMNS": "200"})
+    """The command's output at 200 columns, whatever terminal (or none) the tests run in: the console
+    fixes its width when it is made, from COLUMNS if that is set then."""
+    width = console.width
+    console.width = 200
+    try:
+        return runner.invoke(app, ["health", *args], env={"COLUMNS": "200"})
+    finally:
+        console.width = width
 
 
 def snapshot_count(url: str) -> int:
