@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from adapters.teams.cards import CHOOSE_ITEM
 from adapters.teams.delivery import TeamsDeliveryError, TeamsUnreachable
-from adapters.teams.render import CHOOSE_ITEM
 from bot.types import Reply, Text
 from storage.db import Database
 from storage.models import FollowUp, Person, TeamsConversation

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from adapters.teams.app import WELCOME_CHANNEL, WELCOME_PERSONAL
-from adapters.teams.render import notice_card, render_form, render_reply
+from adapters.teams.forms import render_form
+from adapters.teams.render import notice_card, render_reply
 from bot.types import Actions, Button, Context, Divider, Fields, Header, Image, Reply, Text
 from handlers.followups import follow_up_form
 from tests.adaptivecards import node_package

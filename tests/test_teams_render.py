@@ -8,16 +8,10 @@ from datetime import date
 
 import pytest
 
-from adapters.teams.render import (
-    CHOOSE_ITEM,
-    TRUNCATED_NOTE,
-    card_text,
-    message_size,
-    plain,
-    read_action,
-    render_form,
-    render_reply,
-)
+from adapters.teams.card_actions import read_action
+from adapters.teams.cards import CHOOSE_ITEM, card_text, plain
+from adapters.teams.forms import render_form
+from adapters.teams.render import TRUNCATED_NOTE, message_size, render_reply
 from bot.types import (
     Actions,
     Button,

@@ -3,13 +3,16 @@
 Everything is acknowledged at once (Slack allows 3 seconds); answers follow through ``response_url``
 or the Web API. Modal submissions are the exception: they are validated before the acknowledgement,
 because field errors must travel back in it.
+
+This module is the thin part: Bolt's app, its middleware, the listeners and where answers are delivered.
+What each payload asks for is read by the pure functions of :mod:`adapters.slack.requests`; Block Kit
+is drawn by :mod:`adapters.slack.render`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -29,22 +32,25 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.slack.identity import SlackIdentity
-from adapters.slack.render import (
-    FORM_CALLBACK_ID,
-    action_name,
-    modal_metadata,
-    modal_values,
-    render_home,
-    render_message,
-    render_modal,
+from adapters.slack.render import FORM_CALLBACK_ID, modal_metadata, render_home, render_message, render_modal
+from adapters.slack.requests import (
+    action_request,
+    answers_in_message,
+    clicked,
+    command_request,
+    feedback_shortcut_request,
+    home_request,
+    log_shortcut_request,
+    message_request,
+    metadata_context,
+    submit_request,
+    user_id,
 )
-from bot import actions
 from bot.core.dispatch import Bot, error_reply
-from bot.core.grammar import parse
 from bot.errors import crash_message, new_reference
 from bot.log import get_logger
 from bot.settings import Settings
-from bot.types import Actions, Address, Form, Platform, Reply, Request, RequestKind, Response, Text
+from bot.types import Actions, Address, Form, Reply, Response, Text
 from storage.inbound import first_delivery
 
 log = get_logger("touchpoint.slack")
@@ -199,125 +205,63 @@ class SlackAdapter:
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         actor = await self.identity.actor(str(body.get("user_id", "")))
-        parsed = parse(str(body.get("text", "")))
-        address = Address(
-            platform=Platform.SLACK,
-            target=str(body.get("channel_id", "")),
-            user=actor.platform_user_id,
-            private=not parsed.share,
-        )
-        request = Request(
-            kind=RequestKind.COMMAND,
-            actor=actor,
-            address=address,
-            command=parsed.command,
-            args=parsed.args,
-            text=parsed.text,
-            share=parsed.share,
-        )
+        request = command_request(body, actor)
         response = await self.bot.handle(request)
         await self._deliver(
             response,
             response_url=body.get("response_url"),
             trigger_id=body.get("trigger_id"),
-            address=address,
+            address=request.address,
         )
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        action = (body.get("actions") or [{}])[0]
-        try:
-            payload = json.loads(action.get("value") or "{}")
-        except json.JSONDecodeError:
-            payload = {}
-        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
-        container = body.get("container") or {}
-        channel = str((body.get("channel") or {}).get("id") or container.get("channel_id") or "")
-        address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
-        request = Request(
-            kind=RequestKind.ACTION,
-            actor=actor,
-            address=address,
-            action=action_name(str(action.get("action_id", ""))),
-            payload=payload if isinstance(payload, dict) else {},
-        )
+        action, payload = clicked(body)
+        actor = await self.identity.actor(user_id(body))
+        request = action_request(body, action, payload, actor)
         response = await self.bot.handle(request)
-        in_message = container.get("type") == "message" and bool(body.get("response_url"))
+        in_message = answers_in_message(body)
         await self._deliver(
             response,
             response_url=body.get("response_url") if in_message else None,
             trigger_id=body.get("trigger_id"),
-            address=address,
+            address=request.address,
             replace_allowed=in_message,
         )
 
     async def _on_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         metadata = modal_metadata(view)
-        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
-        address = Address(
-            platform=Platform.SLACK,
-            target=str(metadata.get("channel") or ""),
-            user=actor.platform_user_id,
-        )
-        payload = metadata.get("payload")
-        request = Request(
-            kind=RequestKind.SUBMIT,
-            actor=actor,
-            address=address,
-            action=str(metadata.get("action") or ""),
-            payload=payload if isinstance(payload, dict) else {},
-            values=modal_values(view),
-        )
+        actor = await self.identity.actor(user_id(body))
+        request = submit_request(view, metadata, actor)
         response = await self.bot.handle(request)
         if isinstance(response, Form):
             if response.errors:
                 await ack(response_action="errors", errors=dict(response.errors))
             else:
-                await ack(
-                    response_action="update", view=render_modal(response, context=metadata_context(address))
-                )
+                context = metadata_context(request.address)
+                await ack(response_action="update", view=render_modal(response, context=context))
             return
         await ack()
-        await self._post(response, address)
+        await self._post(response, request.address)
 
     async def _on_log_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
-        message = body.get("message") or {}
-        channel = str((body.get("channel") or {}).get("id") or "")
-        address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
-        request = Request(
-            kind=RequestKind.ACTION,
-            actor=actor,
-            address=address,
-            action=actions.FOLLOWUP_OPEN_FORM,
-            payload={"summary": str(message.get("text") or "")[:2900]},
-        )
+        actor = await self.identity.actor(user_id(body))
+        request = log_shortcut_request(body, actor)
         response = await self.bot.handle(request)
-        await self._deliver(response, response_url=None, trigger_id=body.get("trigger_id"), address=address)
+        await self._deliver(
+            response, response_url=None, trigger_id=body.get("trigger_id"), address=request.address
+        )
 
     async def _on_feedback_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         """ "Send as feedback" on a message: the feedback form, with the message and a link back to it."""
         await ack()
-        actor = await self.identity.actor(str((body.get("user") or {}).get("id", "")))
-        message = body.get("message") or {}
-        channel = str((body.get("channel") or {}).get("id") or "")
-        ts = str(message.get("ts") or "")
-        address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
-        link = f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if channel and ts else None
-        request = Request(
-            kind=RequestKind.ACTION,
-            actor=actor,
-            address=address,
-            action=actions.FEEDBACK_OPEN_FORM,
-            payload={
-                "text": str(message.get("text") or "")[:2900],
-                "source_link": link,
-                "source": "shortcut",
-            },
-        )
+        actor = await self.identity.actor(user_id(body))
+        request = feedback_shortcut_request(body, actor)
         response = await self.bot.handle(request)
-        await self._deliver(response, response_url=None, trigger_id=body.get("trigger_id"), address=address)
+        await self._deliver(
+            response, response_url=None, trigger_id=body.get("trigger_id"), address=request.address
+        )
 
     async def _on_mention(self, event: dict[str, Any]) -> None:
         await self._answer_message(event, thread=str(event.get("thread_ts") or event.get("ts") or ""))
@@ -330,34 +274,16 @@ class SlackAdapter:
 
     async def _answer_message(self, event: dict[str, Any], *, thread: str) -> None:
         actor = await self.identity.actor(str(event.get("user", "")))
-        parsed = parse(str(event.get("text", "")))
-        address = Address(
-            platform=Platform.SLACK,
-            target=str(event.get("channel", "")),
-            thread=thread or None,
-            user=actor.platform_user_id,
-            private=False,
-        )
-        request = Request(
-            kind=RequestKind.COMMAND,
-            actor=actor,
-            address=address,
-            command=parsed.command,
-            args=parsed.args,
-            text=parsed.text,
-            share=True,
-        )
+        request = message_request(event, actor, thread=thread)
         response = await self.bot.handle(request)
-        await self._deliver(response, response_url=None, trigger_id=None, address=address)
+        await self._deliver(response, response_url=None, trigger_id=None, address=request.address)
 
     async def _on_home_opened(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
         if event.get("tab") not in (None, "home"):
             return
         user = str(event.get("user", ""))
         actor = await self.identity.actor(user)
-        address = Address(platform=Platform.SLACK, target=user, user=user)
-        request = Request(kind=RequestKind.COMMAND, actor=actor, address=address, command="home")
-        response = await self.bot.handle(request)
+        response = await self.bot.handle(home_request(user, actor))
         if isinstance(response, Reply):
             await self.client.views_publish(user_id=user, view=render_home(response))
 
@@ -462,10 +388,6 @@ class InFlight:
 def slack_error(error: SlackApiError) -> str | None:
     data = error.response.data
     return str(data.get("error")) if isinstance(data, dict) else None
-
-
-def metadata_context(address: Address) -> dict[str, Any]:
-    return {"channel": address.target} if address.target else {}
 
 
 __all__ = ["SlackAdapter", "web_client"]

@@ -22,78 +22,58 @@ module decides what the activity means and where the answer goes:
 - With ``MicrosoftAppId`` set every request needs a valid Bot Framework token (401 otherwise). Without
   it (the Bot Framework Emulator's mode) requests are not authenticated, so they are only accepted
   when their service URL is on this machine: nobody can have answers sent elsewhere.
+
+This module is the thin part: the HTTP entry point, botbuilder's handler and the turn logic. What an
+activity says, and the shapes of the answers, are pure functions in :mod:`adapters.teams.activities`;
+posting, and remembering the conversations Touchpoint can post to, is :mod:`adapters.teams.proactive`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from http import HTTPStatus
-from ipaddress import ip_address
-from typing import Any, TypeGuard
-from urllib.parse import urlsplit
+from typing import Any
 
 from aiohttp import web
 from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import (
-    Activity,
-    ActivityTypes,
-    Attachment,
-    ChannelAccount,
-    ConversationAccount,
-    ConversationParameters,
-    ConversationReference,
-)
-from sqlalchemy import select
+from botbuilder.schema import Activity, ActivityTypes
 
-from adapters.teams import limits
+from adapters.teams.activities import (
+    ADAPTIVE_CARD_ACTION,
+    address_message,
+    address_of,
+    bad_invoke,
+    card_request,
+    card_response,
+    command_request,
+    in_place,
+    is_local,
+    kind_of,
+    message_activity,
+    one_liner,
+    parse_activity,
+    summary_of,
+    tenant_of,
+    text_response,
+)
 from adapters.teams.auth import TouchpointAuthentication
-from adapters.teams.conversations import CHANNEL, GROUP_CHAT, KINDS, PERSONAL, ConversationStore
-from adapters.teams.delivery import (
-    Sender,
-    TeamsDeliveryError,
-    TeamsUnreachable,
-    base_conversation_id,
-)
+from adapters.teams.card_actions import CardAction, read_action
+from adapters.teams.cards import Card, plain
+from adapters.teams.conversations import CHANNEL, PERSONAL, ConversationStore
+from adapters.teams.delivery import Sender, TeamsDeliveryError, TeamsUnreachable, base_conversation_id
+from adapters.teams.forms import render_form
 from adapters.teams.identity import TeamsIdentity
-from adapters.teams.render import (
-    CARD_CONTENT_TYPE,
-    Card,
-    CardAction,
-    notice_card,
-    plain,
-    read_action,
-    render_form,
-    render_reply,
-)
+from adapters.teams.proactive import Poster
+from adapters.teams.render import notice_card, render_reply
 from bot.core.dispatch import Bot, error_reply
-from bot.core.grammar import parse
 from bot.errors import crash_message, new_reference
-from bot.format import truncate
 from bot.log import get_logger
 from bot.settings import Settings
-from bot.types import (
-    Actor,
-    Address,
-    Context,
-    Form,
-    Header,
-    Platform,
-    Reply,
-    Request,
-    RequestKind,
-    Response,
-    Text,
-)
-from storage.models import Person
+from bot.types import Actor, Context, Form, Header, Reply, Request, Response, Text
 
 log = get_logger("touchpoint.teams")
 
-ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
-MESSAGE_RESPONSE_TYPE = "application/vnd.microsoft.activity.message"
-ERROR_RESPONSE_TYPE = "application/vnd.microsoft.error"
 NOT_ALLOWED_TENANT = "Touchpoint is not enabled for your organisation."
 PERSONAL_COMMANDS = frozenset({"home"})
 SENT_PRIVATELY = "I sent the answer to you in our personal chat."
@@ -129,110 +109,6 @@ WELCOME_CHANNEL = Reply(
         ),
     ),
 )
-
-
-# ------------------------------------------------------------------------------------ activities
-
-
-def tenant_of(activity: Activity) -> str | None:
-    tenant = getattr(activity.conversation, "tenant_id", None)
-    if not tenant and isinstance(activity.channel_data, dict):
-        tenant = (activity.channel_data.get("tenant") or {}).get("id")
-    return str(tenant).lower() if tenant else None
-
-
-def kind_of(activity: Activity) -> str:
-    kind = getattr(activity.conversation, "conversation_type", None)
-    if kind in KINDS:
-        return str(kind)
-    return GROUP_CHAT if getattr(activity.conversation, "is_group", False) else PERSONAL
-
-
-def thread_of(activity: Activity) -> str | None:
-    """The root message of a channel thread (Teams puts it in the conversation id)."""
-    conversation_id = str(activity.conversation.id)
-    if ";messageid=" in conversation_id:
-        return conversation_id.split(";messageid=", 1)[1] or None
-    return None
-
-
-def parse_activity(body: Any) -> Activity | None:
-    """The activity in a request body, or None when it is not one Touchpoint can act on."""
-    if not isinstance(body, dict):
-        return None
-    try:
-        activity = Activity().deserialize(body)
-    except Exception:  # msrest raises a handful of types for wrong shapes
-        return None
-    if not isinstance(activity.type, str) or not activity.type:
-        return None
-    if not isinstance(activity.service_url, str) or not activity.service_url.startswith(
-        ("http://", "https://")
-    ):
-        return None
-    if activity.conversation is None or not activity.conversation.id:
-        return None
-    if activity.recipient is None or not activity.recipient.id:
-        return None
-    if activity.type in (ActivityTypes.message, ActivityTypes.invoke) and (
-        activity.from_property is None or not activity.from_property.id
-    ):
-        return None
-    if activity.channel_data is not None and not isinstance(activity.channel_data, dict):
-        return None
-    return activity
-
-
-def is_local(url: str) -> bool:
-    """Whether ``url`` points at this machine (what the Bot Framework Emulator uses)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def command_text(activity: Activity) -> str:
-    """The typed text without the mention of the bot (anywhere in it) or Teams' HTML remnants."""
-    text = str(activity.text or "")
-    for entity in activity.entities or []:
-        if getattr(entity, "type", None) != "mention":
-            continue
-        extra = getattr(entity, "additional_properties", None) or {}
-        mentioned = extra.get("mentioned") or {}
-        if mentioned.get("id") == activity.recipient.id and extra.get("text"):
-            text = text.replace(str(extra["text"]), " ")
-    return text.replace("&nbsp;", " ").strip()
-
-
-def message_activity(cards: list[Card], summary: str) -> Activity:
-    return Activity(
-        type=ActivityTypes.message,
-        summary=truncate(summary, limits.SUMMARY_CHARS),
-        attachments=[Attachment(content_type=CARD_CONTENT_TYPE, content=card) for card in cards],
-        attachment_layout="list" if len(cards) > 1 else None,
-    )
-
-
-def card_response(card: Card) -> InvokeResponse:
-    body = {"statusCode": 200, "type": CARD_CONTENT_TYPE, "value": card}
-    return InvokeResponse(status=int(HTTPStatus.OK), body=body)
-
-
-def text_response(text: str) -> InvokeResponse:
-    body = {"statusCode": 200, "type": MESSAGE_RESPONSE_TYPE, "value": text}
-    return InvokeResponse(status=int(HTTPStatus.OK), body=body)
-
-
-def bad_invoke(message: str) -> InvokeResponse:
-    body = {
-        "statusCode": 400,
-        "type": ERROR_RESPONSE_TYPE,
-        "value": {"code": "BadRequest", "message": message},
-    }
-    return InvokeResponse(status=int(HTTPStatus.BAD_REQUEST), body=body)
 
 
 # --------------------------------------------------------------------------------------- handler
@@ -283,6 +159,14 @@ class TeamsAdapter:
         self.sender = sender or Sender()
         self.conversations = ConversationStore(bot.context.db)
         self.identity = TeamsIdentity(bot.context.db, self.sender)
+        self.poster = Poster(
+            self.cloud,
+            self.sender,
+            self.conversations,
+            bot.context.db,
+            app_id=self.app_id,
+            message_of=self._message,
+        )
         self.handler = _Handler(self)
         if not self.app_id:
             log.warning("teams_without_authentication", hint="set MicrosoftAppId outside local development")
@@ -344,34 +228,24 @@ class TeamsAdapter:
 
     async def on_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
-        await self._remember(turn_context)
+        await self.poster.remember(turn_context)
         actor = await self.identity.actor(turn_context)
-        address = self._address(activity, actor)
+        address = address_of(activity, actor)
         if isinstance(activity.value, dict) and activity.value:
             action = read_action(activity.value)
-            request = self._card_request(action, actor, address)
+            request = card_request(action, actor, address)
             response = await self._ask(request, action)
             await self._answer_submit(turn_context, request, response)
             return
-        parsed = parse(command_text(activity))
+        request = command_request(activity, actor, address)
         personal = kind_of(activity) == PERSONAL
-        request = Request(
-            kind=RequestKind.COMMAND,
-            actor=actor,
-            address=address,
-            command=parsed.command,
-            args=parsed.args,
-            text=parsed.text,
-            # As for a Slack mention: an answer asked for in a shared place is shown there.
-            share=parsed.share if personal else True,
-        )
         response = await self.bot.handle(request)
         if not personal and request.command in PERSONAL_COMMANDS and actor.is_registered:
-            delivered = await self._to_personal_chat(turn_context, response, actor)
+            delivered = await self.poster.to_personal_chat(turn_context, response, actor)
             note = SENT_PRIVATELY if delivered else CANNOT_SEND_PRIVATELY
             await self._reply(turn_context, [notice_card(note)], summary=note)
             return
-        await self._reply(turn_context, self._render(response, actor), summary=self._summary(response))
+        await self._reply(turn_context, self._render(response, actor), summary=summary_of(response))
 
     async def on_card_action(self, turn_context: TurnContext) -> InvokeResponse:
         """An ``Action.Execute``: the answer card goes back in the HTTP response when it replaces the
@@ -381,20 +255,20 @@ class TeamsAdapter:
         action = value.get("action")
         if not isinstance(action, dict) or action.get("type") != "Action.Execute":
             return bad_invoke("Expected an Action.Execute.")
-        await self._remember(turn_context)
+        await self.poster.remember(turn_context)
         actor = await self.identity.actor(turn_context)
         card_action = read_action(action.get("data"), verb=action.get("verb"))
-        request = self._card_request(card_action, actor, self._address(activity, actor))
+        request = card_request(card_action, actor, address_of(activity, actor))
         response = await self._ask(request, card_action)
         cards = self._render(response, actor)
-        if self._in_place(request, response) and len(cards) == 1:
+        if in_place(request, response) and len(cards) == 1:
             return card_response(cards[0])
-        if self._one_liner(response):
+        if one_liner(response):
             return text_response(plain(response.summary))
-        connector = self._connector(turn_context)
+        connector = self.poster.connector(turn_context)
         conversation_id = str(activity.conversation.id)
-        await self._post(
-            connector, conversation_id, message_activity(cards, self._summary(response)), origin=activity
+        await self.poster.post(
+            connector, conversation_id, message_activity(cards, summary_of(response)), origin=activity
         )
         return text_response(ANSWERED_BELOW)
 
@@ -408,13 +282,13 @@ class TeamsAdapter:
             return
         if not any(m.id == bot_id for m in activity.members_added or []):
             return
-        await self._remember(turn_context)
+        await self.poster.remember(turn_context)
         if not await self.conversations.claim_welcome(conversation_id):
             return
         welcome = WELCOME_PERSONAL if kind_of(activity) == PERSONAL else WELCOME_CHANNEL
         try:
-            await self._post(
-                self._connector(turn_context),
+            await self.poster.post(
+                self.poster.connector(turn_context),
                 conversation_id,
                 message_activity(render_reply(welcome), welcome.summary),
                 origin=activity,
@@ -430,7 +304,7 @@ class TeamsAdapter:
         if action.startswith("remove"):
             await self.conversations.forget(base_conversation_id(str(activity.conversation.id)))
         elif action.startswith("add"):
-            await self._remember(turn_context)
+            await self.poster.remember(turn_context)
 
     async def refuse(self, turn_context: TurnContext) -> None:
         """Another organisation's request: a refusal, nothing looked up, nothing stored."""
@@ -462,73 +336,31 @@ class TeamsAdapter:
         except Exception:
             log.warning("teams_error_reply_failed", reference=reference)
 
-    # ------------------------------------------------------------------------------- requests
-
-    def _address(self, activity: Activity, actor: Actor) -> Address:
-        kind = kind_of(activity)
-        return Address(
-            platform=Platform.TEAMS,
-            target=base_conversation_id(str(activity.conversation.id)),
-            thread=thread_of(activity) or (activity.id if kind == CHANNEL else None),
-            user=actor.platform_user_id,
-            private=kind == PERSONAL,
-        )
-
-    @staticmethod
-    def _card_request(action: CardAction, actor: Actor, address: Address) -> Request:
-        return Request(
-            kind=RequestKind.SUBMIT if action.submit else RequestKind.ACTION,
-            actor=actor,
-            address=address,
-            action=action.action,
-            payload=action.payload,
-            values=action.values,
-        )
+    # -------------------------------------------------------------------------------- answers
 
     async def _ask(self, request: Request, action: CardAction) -> Response:
         if action.problem is not None and request.actor.is_registered:
             return error_reply(action.problem)
         return await self.bot.handle(request)
 
-    @staticmethod
-    def _in_place(request: Request, response: Response) -> bool:
-        """Answers that take the clicked card's place: a submitted form's outcome, or a Reply that asks
-        for it (Done, Snooze, the next page). A form opened by a button comes as a new message."""
-        if request.kind is RequestKind.SUBMIT:
-            return True
-        return isinstance(response, Reply) and response.replace
-
-    @staticmethod
-    def _one_liner(response: Response) -> TypeGuard[Reply]:
-        """A reply of one short line (a refusal, "that button no longer works"): shown to the person
-        who clicked, in the invoke answer, rather than posted for everyone."""
-        return (
-            isinstance(response, Reply)
-            and len(response.blocks) == 1
-            and isinstance(response.blocks[0], Text)
-            and "\n" not in response.blocks[0].text
-            and len(response.summary) <= 300
-        )
-
     def _render(self, response: Response, actor: Actor | None) -> list[Card]:
         if isinstance(response, Form):
             return [render_form(response, today=self.bot.context.today(actor))]
         return render_reply(response)
 
-    @staticmethod
-    def _summary(response: Response) -> str:
-        return response.title if isinstance(response, Form) else plain(response.summary) or response.summary
+    def _message(self, response: Response, actor: Actor | None) -> Activity:
+        return message_activity(self._render(response, actor), summary_of(response))
 
     async def _answer_submit(self, turn_context: TurnContext, request: Request, response: Response) -> None:
         """An ``Action.Submit``: update the card's message for in-place answers, else post beside it."""
         activity = turn_context.activity
         cards = self._render(response, request.actor)
-        message = message_activity(cards, self._summary(response))
-        if activity.reply_to_id and self._in_place(request, response) and len(cards) == 1:
+        message = message_activity(cards, summary_of(response))
+        if activity.reply_to_id and in_place(request, response) and len(cards) == 1:
             conversation_id = str(activity.conversation.id)
             message.id = activity.reply_to_id
-            self._address_message(message, activity, conversation_id)
-            connector = self._connector(turn_context)
+            address_message(message, activity, conversation_id)
+            connector = self.poster.connector(turn_context)
 
             async def update() -> Any:
                 return await connector.conversations.update_activity(
@@ -537,48 +369,9 @@ class TeamsAdapter:
 
             await self.sender.call("update", conversation_id, update)
             return
-        await self._post(
-            self._connector(turn_context), str(activity.conversation.id), message, origin=activity
+        await self.poster.post(
+            self.poster.connector(turn_context), str(activity.conversation.id), message, origin=activity
         )
-
-    # ------------------------------------------------------------------------------- delivery
-
-    def _connector(self, turn_context: TurnContext) -> Any:
-        return turn_context.turn_state[self.cloud.BOT_CONNECTOR_CLIENT_KEY]
-
-    @staticmethod
-    def _address_message(message: Activity, origin: Activity, conversation_id: str) -> None:
-        message.channel_id = origin.channel_id
-        message.service_url = origin.service_url
-        message.from_property = origin.recipient
-        message.recipient = origin.from_property
-        message.conversation = ConversationAccount(id=conversation_id, tenant_id=tenant_of(origin))
-
-    async def _post(
-        self,
-        connector: Any,
-        conversation_id: str,
-        message: Activity,
-        *,
-        origin: Activity,
-        reply_to: str | None = None,
-    ) -> str:
-        """Send ``message`` (retried, rate-limited): as a reply to ``reply_to`` or into the conversation."""
-        self._address_message(message, origin, conversation_id)
-        message.reply_to_id = reply_to
-        operation: Callable[[], Awaitable[Any]]
-        if reply_to:
-
-            async def operation() -> Any:
-                return await connector.conversations.reply_to_activity(conversation_id, reply_to, message)
-
-        else:
-
-            async def operation() -> Any:
-                return await connector.conversations.send_to_conversation(conversation_id, message)
-
-        result = await self.sender.call("reply" if reply_to else "send", conversation_id, operation)
-        return str(getattr(result, "id", "") or "")
 
     async def _reply(self, turn_context: TurnContext, cards: list[Card], *, summary: str) -> str:
         """Answer a message where it was asked: in the thread for a channel, else in the conversation."""
@@ -586,97 +379,13 @@ class TeamsAdapter:
         reply_to = (
             activity.id if kind_of(activity) == CHANNEL and activity.type == ActivityTypes.message else None
         )
-        return await self._post(
-            self._connector(turn_context),
+        return await self.poster.post(
+            self.poster.connector(turn_context),
             str(activity.conversation.id),
             message_activity(cards, summary),
             origin=activity,
             reply_to=reply_to,
         )
-
-    async def _remember(self, turn_context: TurnContext) -> None:
-        activity = turn_context.activity
-        kind = kind_of(activity)
-        tenant = tenant_of(activity)
-        conversation_id = base_conversation_id(str(activity.conversation.id))
-        reference = TurnContext.get_conversation_reference(activity)
-        reference.activity_id = None
-        reference.conversation = ConversationAccount(
-            id=conversation_id,
-            conversation_type=kind,
-            tenant_id=tenant,
-            is_group=kind != PERSONAL,
-            name=getattr(activity.conversation, "name", None),
-        )
-        user = activity.from_property
-        await self.conversations.remember(
-            conversation_id=conversation_id,
-            kind=kind,
-            tenant_id=tenant,
-            service_url=str(activity.service_url),
-            bot_id=str(activity.recipient.id),
-            user_aad_id=getattr(user, "aad_object_id", None) if kind == PERSONAL else None,
-            reference=reference.serialize(),
-        )
-
-    async def _to_personal_chat(self, turn_context: TurnContext, response: Response, actor: Actor) -> bool:
-        """Deliver ``response`` to the asker's personal chat, opening one when there is none yet."""
-        activity = turn_context.activity
-        user = activity.from_property
-        aad = getattr(user, "aad_object_id", None)
-        try:
-            stored = await self.conversations.personal_for(aad) if aad else None
-            if stored is not None:
-                await self.send_to_conversation(stored.conversation_id, response)
-                return True
-            conversation_id = await self._open_personal_chat(turn_context)
-            cards = self._render(response, actor)
-            message = message_activity(cards, self._summary(response))
-            await self._post(self._connector(turn_context), conversation_id, message, origin=activity)
-            return True
-        except TeamsDeliveryError as error:
-            log.warning("teams_personal_chat_failed", status=error.status)
-            return False
-
-    async def _open_personal_chat(self, turn_context: TurnContext) -> str:
-        activity = turn_context.activity
-        tenant = tenant_of(activity)
-        user = activity.from_property
-        parameters = ConversationParameters(
-            is_group=False,
-            bot=activity.recipient,
-            members=[ChannelAccount(id=user.id, aad_object_id=getattr(user, "aad_object_id", None))],
-            tenant_id=tenant,
-            channel_data={"tenant": {"id": tenant}} if tenant else None,
-        )
-        connector = self._connector(turn_context)
-
-        async def create() -> Any:
-            return await connector.conversations.create_conversation(parameters)
-
-        created = await self.sender.call(
-            "create conversation", str(activity.conversation.id), create, limited=False
-        )
-        conversation_id = str(created.id)
-        reference = ConversationReference(
-            channel_id=activity.channel_id,
-            service_url=activity.service_url,
-            bot=activity.recipient,
-            user=user,
-            conversation=ConversationAccount(
-                id=conversation_id, conversation_type=PERSONAL, tenant_id=tenant
-            ),
-        )
-        await self.conversations.remember(
-            conversation_id=conversation_id,
-            kind=PERSONAL,
-            tenant_id=tenant,
-            service_url=str(activity.service_url),
-            bot_id=str(activity.recipient.id),
-            user_aad_id=getattr(user, "aad_object_id", None),
-            reference=reference.serialize(),
-        )
-        return conversation_id
 
     # ----------------------------------------------------------------------------- proactive API
 
@@ -684,32 +393,7 @@ class TeamsAdapter:
         """Post ``response`` to a stored conversation (a channel gets a new thread); returns the new
         activity id. Raises :class:`TeamsUnreachable` when Touchpoint was never installed or spoken to
         there, :class:`TeamsDeliveryError` when Teams refuses or keeps failing after retries."""
-        stored = await self.conversations.get(base_conversation_id(conversation_id))
-        if stored is None:
-            raise TeamsUnreachable(f"no stored Teams conversation {conversation_id!r}")
-        reference = ConversationReference().deserialize(stored.reference)
-        cards = self._render(response, None)
-        message = message_activity(cards, self._summary(response))
-        sent: list[str] = []
-        failed: list[Exception] = []
-
-        async def callback(turn_context: TurnContext) -> None:
-            try:
-                sent.append(
-                    await self._post(
-                        self._connector(turn_context),
-                        stored.conversation_id,
-                        message,
-                        origin=turn_context.activity,
-                    )
-                )
-            except Exception as error:  # raised below, outside botbuilder's turn error handling
-                failed.append(error)
-
-        await self.cloud.continue_conversation(reference, callback, self.app_id)
-        if failed:
-            raise failed[0]
-        return sent[0]
+        return await self.poster.send_to_conversation(conversation_id, response)
 
     async def send_to_person(self, person_id: int, response: Response) -> str:
         """Post ``response`` to the person's personal chat with Touchpoint; returns the activity id.
@@ -717,16 +401,7 @@ class TeamsAdapter:
         The chat is known once the person installed the app for themselves, wrote to it, or asked for
         something personal in a channel. Raises :class:`TeamsUnreachable` before that.
         """
-        async with self.bot.context.db.sessions() as session:
-            aad = (
-                await session.execute(select(Person.teams_user_id).where(Person.id == person_id))
-            ).scalar_one_or_none()
-        if not aad:
-            raise TeamsUnreachable(f"person {person_id} has no Teams identity yet")
-        stored = await self.conversations.personal_for(aad)
-        if stored is None:
-            raise TeamsUnreachable(f"no personal Teams chat with person {person_id} yet")
-        return await self.send_to_conversation(stored.conversation_id, response)
+        return await self.poster.send_to_person(person_id, response)
 
 
 __all__ = ["TeamsAdapter", "TeamsDeliveryError", "TeamsUnreachable"]
