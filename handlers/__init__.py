@@ -1,6 +1,9 @@
 """What the bot does: one module per area (accounts, follow-ups, milestones, feedback, plans, digests,
 time to value, paging, home). Each module's ``register(registry)`` adds its commands and buttons;
 :func:`build_bot` puts the core and every handler together, ready for any adapter to call.
+
+An area too big for one module keeps its command and ``register`` in the area module and puts its parts
+next to it, named after it (``feedback_send``, ``plans_card``, ...).
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
-"""Account commands: the account card, ``my``, ``risk`` and ``renewals``."""
+"""Account commands: the account card, ``my``, ``risk`` and ``renewals``, and the helpers other areas
+share to find an account (:func:`choice_reply`) and read a button's payload (:func:`payload_int`).
+
+The card itself is built in :mod:`handlers.accounts_card`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -14,34 +17,17 @@ from bot.core.lookup import LookupResult
 from bot.core.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
-from bot.feedback.sentiment import Tone, ToneSummary, recent_tone
-from bot.format import (
-    arr_trend_text,
-    band_mark,
-    day_text,
-    days_until_text,
-    money,
-    plural,
-    score_text,
-    trend_text,
-    truncate,
-)
-from bot.health.outcomes import OutcomeState
+from bot.format import band_mark, day_text, days_until_text, money, plural, score_text, truncate
 from bot.health.service import AccountHealth, latest_health
-from bot.success.plan_text import highlight_line, plan_highlights
-from bot.success.plans import account_plan
-from bot.success.ttv import account_ttv
-from bot.types import Actions, Block, Button, Context, Divider, Fields, Header, Reply, Request, Response, Text
+from bot.types import Actions, Block, Button, Context, Header, Reply, Request, Response, Text
+from handlers.accounts_card import account_card
 from storage import queries
-from storage.arr_history import account_arr_change
 from storage.models import Band
 from storage.queries import AccountRow
 
-PLAN_LINES = 3  # outcomes named on the card; the plan card has them all
 RISK_FALL_POINTS = 10.0
 RISK_FALL_DAYS = 30
 PAYLOAD_INT_MIN, PAYLOAD_INT_MAX = -(2**31), 2**31 - 1
-NPS_LABEL = {range(0, 7): "detractor", range(7, 9): "passive", range(9, 11): "promoter"}
 
 
 def register(registry: Registry) -> None:
@@ -104,149 +90,6 @@ def choice_reply(found: LookupResult, action: str = actions.ACCOUNT_OPEN) -> Rep
     if nearest:
         message += f" Nearest names: {nearest}."
     raise NotFound(message)
-
-
-async def account_card(ctx: BotContext, request: Request, account_id: int) -> Reply:
-    today = ctx.today(request.actor)
-    async with ctx.db.sessions() as session:
-        account = await queries.account_by_id(session, account_id)
-        if account is None:
-            raise NotFound("That account no longer exists.")
-        milestones = await queries.open_milestones(session, today=today, account_id=account_id)
-        follow_ups = await queries.open_follow_ups(session, today=today, account_id=account_id)
-        surveys = await queries.latest_surveys(session, account_id, ["nps", "csat", "ces"])
-        touch = await queries.last_touch(session, account_id)
-        arr_trend = await account_arr_change(session, account_id, today)
-        ttv = await account_ttv(session, account_id, today)
-        plan = await account_plan(session, account_id, today)
-        tone = await recent_tone(session, account_id, today)
-    health = (await latest_health(ctx.db, [account_id], today, model=ctx.health_model)).get(account_id)
-
-    blocks: list[Block] = [Header(account.name)]
-    blocks.append(Text(health_line(health)))
-    if health is not None and health.drivers:
-        blocks.append(Text("**Why:** " + "; ".join(d.reason for d in health.drivers)))
-    elif health is not None and health.reason:
-        blocks.append(Text(f"_{health.reason}_"))
-    blocks.append(Fields(account_fields(account, today)))
-    value_lines = [arr_trend_text(arr_trend)] if arr_trend is not None else []
-    value_lines += [ttv.text] if ttv is not None else []
-    if value_lines:
-        blocks.append(Text("\n".join(value_lines)))
-    if plan:
-        blocks.append(Text(plan_section(plan, today)))
-
-    overdue = [m for m in milestones if m.due_date < today]
-    upcoming = [m for m in milestones if m.due_date >= today]
-    lines = [f"🔺 {m.name}: overdue {plural((today - m.due_date).days, 'day')}" for m in overdue[:3]]
-    lines += [
-        f"▫️ {m.name}: {days_until_text(m.due_date, today)} ({day_text(m.due_date)})" for m in upcoming[:2]
-    ]
-    if lines:
-        blocks.append(Text("**Milestones**\n" + "\n".join(lines)))
-    if follow_ups:
-        shown = [
-            f"• {truncate(f.next_step or f.summary, 120)}{due_note(f.due_date, today)}"
-            for f in follow_ups[:3]
-        ]
-        more = f"\n…and {len(follow_ups) - 3} more" if len(follow_ups) > 3 else ""
-        blocks.append(Text(f"**Open follow-ups ({len(follow_ups)})**\n" + "\n".join(shown) + more))
-    survey_lines = [survey_line(s) for s in surveys.values()]
-    if tone is not None:
-        survey_lines.append(tone_line(tone))
-    if survey_lines:
-        blocks.append(Text("**Latest feedback**\n" + "\n".join(survey_lines)))
-    context = [
-        # The day it happened where the reader is: a call at 9 pm in New York is not "tomorrow".
-        f"Last touch: {touch.kind} {days_until_text(ctx.local_date(touch.created_at, request.actor), today)}"
-        + (f" by {touch.author_name}" if touch.author_name else "")
-        if touch
-        else "Last touch: none logged"
-    ]
-    context.append(f"ID {account.external_id}")
-    if health is not None and health.score is not None:
-        context.append(f"Confidence {health.confidence:.0%}")
-    blocks.append(Context(tuple(context)))
-    blocks.append(Divider())
-    blocks.append(Actions(card_buttons(ctx, account.id)))
-    summary = f"{account.name}: health {score_text(health.score if health else None)}"
-    return Reply(summary=summary, blocks=tuple(blocks), shared=request.share)
-
-
-def card_buttons(ctx: BotContext, account_id: int) -> tuple[Button, ...]:
-    """The card's buttons; a button appears only when the action behind it exists."""
-    wanted = (
-        ("Log follow-up", actions.FOLLOWUP_OPEN_FORM, "primary"),
-        ("Milestones", actions.MILESTONES_OF_ACCOUNT, None),
-        ("Success plan", actions.PLAN_OPEN, None),
-        ("Send feedback to CX", actions.FEEDBACK_OPEN_FORM, None),
-    )
-    return tuple(
-        Button(label=label, action=action, payload={"account_id": account_id}, style=style)  # type: ignore[arg-type]
-        for label, action, style in wanted
-        if action in ctx.registry_actions
-    )
-
-
-def plan_section(plan: Sequence[OutcomeState], today: date) -> str:
-    """The success plan in a few lines: how many outcomes, then those at risk and achieved this week."""
-    at_risk, achieved = plan_highlights(plan, today)
-    counts = [f"{len(at_risk)} at risk"] if at_risk else []
-    counts += [f"{len(achieved)} achieved this week"] if achieved else []
-    head = f"**Success plan** ({plural(len(plan), 'outcome')}" + (
-        f": {', '.join(counts)})" if counts else ")"
-    )
-    shown = [highlight_line(s, today) for s in (*at_risk, *achieved)[:PLAN_LINES]]
-    if not shown:
-        shown = ["No outcome at risk."]
-    return head + "\n" + "\n".join(shown)
-
-
-def tone_line(tone: ToneSummary) -> str:
-    """The recent tone; when it is negative, the comment that weighs most on it too."""
-    line = tone.line
-    if tone.label in (Tone.NEGATIVE, Tone.STRONGLY_NEGATIVE) and tone.most_negative:
-        line += f": “{tone.most_negative}”"
-    return line
-
-
-def health_line(health: AccountHealth | None) -> str:
-    if health is None or health.score is None:
-        return f"{band_mark(Band.UNKNOWN)} **Health: not enough data**"
-    trends = ", ".join(t for t in (trend_text(health.trend_7, 7), trend_text(health.trend_30, 30)) if t)
-    line = f"{band_mark(health.band)} **Health {score_text(health.score)} ({health.band.value})**"
-    return f"{line}  {trends}" if trends else line
-
-
-def account_fields(account: AccountRow, today: date) -> tuple[tuple[str, str], ...]:
-    renewal = "n/a"
-    if account.renewal_date is not None:
-        renewal = f"{day_text(account.renewal_date)} ({days_until_text(account.renewal_date, today)})"
-    return (
-        ("ARR", money(account.arr)),
-        ("Segment", " / ".join(x for x in (account.segment, account.tier) if x) or "n/a"),
-        ("Stage", account.lifecycle_stage or "n/a"),
-        ("Owner", account.owner_name or "unassigned"),
-        ("Renewal", renewal),
-    )
-
-
-def due_note(due: date | None, today: date) -> str:
-    """ " (overdue 3 days)", " (due tomorrow)", or nothing for an undated follow-up."""
-    if due is None:
-        return ""
-    if due < today:
-        return f" (overdue {plural((today - due).days, 'day')})"
-    return f" (due {days_until_text(due, today)})"
-
-
-def survey_line(survey: queries.LatestSurvey) -> str:
-    label = survey.kind.upper()
-    detail = ""
-    if survey.kind == "nps":
-        detail = next((f" ({name})" for span, name in NPS_LABEL.items() if survey.score in span), "")
-    comment = f" “{truncate(survey.comment, 200)}”" if survey.comment else ""
-    return f"{label} {survey.score}{detail}{comment}"
 
 
 # --------------------------------------------------------------------------------------------- lists

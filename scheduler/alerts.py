@@ -33,7 +33,7 @@ from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from bot.serialize import outbox_message
 from bot.types import Actions, Block, Button, Fields, Reply, Text
-from scheduler.reminders import health_text
+from scheduler.reminders_messages import health_text
 from storage import outbox
 from storage.db import Database
 from storage.models import Account, Band, HealthAlert, HealthSnapshot, Person

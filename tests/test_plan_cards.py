@@ -16,13 +16,15 @@ from sqlalchemy import select, update
 
 from adapters.console.session import ConsoleSession
 from adapters.slack.render import modal_values, mrkdwn, render_message, render_modal
-from adapters.teams.render import render_form, render_reply
+from adapters.teams.forms import render_form
+from adapters.teams.render import render_reply
 from bot.health.inputs import OutcomeInput
 from bot.health.outcomes import OutcomeState, Progress
 from bot.serialize import reply_from_dict
 from bot.success.demonstrate import Achievement, owner_message, summary_reply
 from bot.types import Form, FormInput, InputKind, Option, Platform, Reply, validate_form
-from handlers.plans import plan_reply, share_form
+from handlers.plans_card import plan_reply
+from handlers.plans_share import share_form
 from storage.db import Database
 from storage.models import OutboxMessage, Outcome, Person
 from tests import blockkit

@@ -18,7 +18,7 @@ from bot.health.outcomes import OutcomeState, Progress
 from bot.serialize import reply_from_dict
 from bot.success.plan_text import plan_highlights, progress_bar
 from bot.types import Actor, Form, Header, InputKind, Platform, Reply
-from handlers.plans import parse_target
+from handlers.plans_form import parse_target
 from storage.db import Database
 from storage.models import OutboxMessage, Outcome, Person, TeamsConversation, UsageMetric
 from tests.factories import (

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from bot.recipients import WorkingHours, person_addresses, resolve_recipients
 from bot.serialize import address_from_dict, reply_from_dict
 from bot.types import Address, Platform, Reply
-from scheduler.reminders import ReminderSettings, enqueue_due_reminders
+from scheduler.reminders import enqueue_due_reminders
+from scheduler.reminders_due import ReminderSettings
 from storage.db import Database
 from storage.models import FollowUp, OutboxMessage
 from tests.factories import (
