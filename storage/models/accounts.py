@@ -1,0 +1,105 @@
+"""Accounts and what is measured on them: daily usage metrics, daily health snapshots (with the health
+bands) and the history of their ARR."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storage.models.base import Base
+from storage.models.people import Person
+from storage.types import JSONType, UTCDateTime, utcnow
+
+
+class LifecycleStage(enum.StrEnum):
+    ONBOARDING = "onboarding"
+    ADOPTING = "adopting"
+    MATURE = "mature"
+    RENEWING = "renewing"
+    CHURNED = "churned"
+
+
+class Band(enum.StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+    UNKNOWN = "unknown"
+
+
+class Account(Base):
+    __tablename__ = "account"
+    __table_args__ = (
+        Index("ix_account_owner_id_renewal_date", "owner_id", "renewal_date"),
+        Index("ix_account_renewal_date", "renewal_date"),
+        # name_key is the case- and accent-free name; text_pattern_ops lets PostgreSQL use it for LIKE 'x%'.
+        Index("ix_account_name_key", "name_key", postgresql_ops={"name_key": "text_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))
+    segment: Mapped[str | None] = mapped_column(String(64))
+    tier: Mapped[str | None] = mapped_column(String(64))
+    arr: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    lifecycle_stage: Mapped[str | None] = mapped_column(String(20))
+    contract_start: Mapped[date | None] = mapped_column(Date)
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[Person | None] = relationship(lazy="raise")
+
+
+class UsageMetric(Base):
+    """One number per account, day and metric (long format); the primary key is the natural key."""
+
+    __tablename__ = "usage_metric"
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    metric: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+
+
+class HealthSnapshot(Base):
+    """One health result per account per day; score is NULL when there was too little data to score."""
+
+    __tablename__ = "health_snapshot"
+    __table_args__ = (Index("ix_health_snapshot_day_band", "day", "band"),)
+
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    score: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[str] = mapped_column(String(8))
+    confidence: Mapped[float] = mapped_column(Float)
+    components: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArrChange(Base):
+    """The account's ARR from ``day`` on, kept whenever an import, the API or a person changes it.
+
+    The history of these rows gives expansion (ARR going up) and contraction (going down) over any
+    period; ``previous_arr`` is what it was before, ``None`` for the first value known.
+    """
+
+    __tablename__ = "arr_change"
+    __table_args__ = (
+        Index("ix_arr_change_account_id_day", "account_id", "day"),
+        Index("ix_arr_change_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    arr: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    previous_arr: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    source: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
