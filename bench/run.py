@@ -35,7 +35,8 @@ if str(ROOT) not in sys.path:  # run as a script: make ``bench.*`` importable
     sys.path.insert(0, str(ROOT))
 
 from bench.common import BenchContext, Figure  # noqa: E402
-from bench.dataset import POSTGRES_ADMIN_URL, bench_database, build_dataset  # noqa: E402
+from bench.databases import POSTGRES_ADMIN_URL, bench_database  # noqa: E402
+from bench.dataset import build_dataset  # noqa: E402
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results.md"
