@@ -29,9 +29,10 @@ demo: $(VENV)/.installed
 	$(BIN)/touchpoint summary
 	$(BIN)/touchpoint console --as $(DEMO_AS)
 
-## make test: the whole suite (PostgreSQL tests too when TOUCHPOINT_TEST_DATABASE_URL is set).
+## make test: the whole suite (PostgreSQL tests too when TOUCHPOINT_TEST_DATABASE_URL is set), on every core.
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed-dev
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Moments that catch a test which passes only on the day it was written: a day last year, a day next
 # year, a leap day, the March and October/November DST changes in Europe and the US, and New Year's Eve.
@@ -43,13 +44,14 @@ CLOCK_MOMENTS ?= 2025-06-16T09:00:00+00:00 2027-12-06T15:00:00+00:00 2028-02-29T
 test-clock: $(VENV)/.installed-dev
 	@for moment in $(CLOCK_MOMENTS); do \
 		echo "== wall clock at $$moment"; \
-		$(BIN)/pytest -q -p no:cacheprovider --clock=$$moment $(PYTEST_ARGS) || exit 1; \
+		$(BIN)/pytest -q -n $(TEST_WORKERS) -p no:cacheprovider --clock=$$moment $(PYTEST_ARGS) || exit 1; \
 	done
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 fmt: $(VENV)/.installed-dev
 	$(BIN)/ruff format .

@@ -21,7 +21,7 @@ from bot.types import Address, Platform
 from storage.db import Database
 from storage.models import Person
 
-log = get_logger("touchpoint.scheduler.recipients")
+log = get_logger("touchpoint.recipients")
 
 TEAMS_PERSON_PREFIX = "person:"
 CHUNK = 1000

@@ -1,9 +1,9 @@
-"""The nightly outcome check: open measurable outcomes that the data shows reached become achieved (and
-their owners hear about it, see :mod:`bot.demonstrate`); those past their due date without reaching the
-target become missed.
+"""The nightly outcome check: open measurable outcomes that the data shows reached become achieved
+(and their owners hear about it, see :mod:`bot.success.demonstrate`); those past their due date
+without reaching the target become missed.
 
 Accounts are read in batches of consecutive ids, each batch's plans evaluated with one call of
-:func:`bot.outcome_service.plans_for_accounts`. Every change is a conditional UPDATE of an outcome that is
+:func:`bot.success.plans.plans_for_accounts`. Every change is a conditional UPDATE of an outcome that is
 still open, so running the check twice, or on two replicas at once, changes and sends nothing twice.
 """
 

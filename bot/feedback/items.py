@@ -5,17 +5,11 @@ outbox: the delivery worker posts the messages, on each person's own platform. E
 (acknowledged, resolved, reassigned) is checked against who may make it, recorded as a transition, and
 told to the originator, so the loop closes back to whoever raised the item.
 
-Routing:
+Where an item goes is :mod:`bot.feedback.routing`; a strongly negative text makes it urgent, and its card
+carries a "⚠️ Strongly negative" marker with the score.
 
-- CX -> CS about an account: to the account's owner (a DM), and to the CS channel when one is set.
-  Without an account, or an account without an owner, to the CS channel.
-- CS -> CX: to the CX channel when a tag is one of the CX tags, when there is no account, or when the
-  account has no other owner; otherwise (a CS note about someone else's account) to the account's owner.
-- Urgent items also go to the recipient's manager. An item whose text is strongly negative (its tone,
-  :mod:`bot.sentiment`, at or below ``Routing.strongly_negative``) is urgent whatever the sender chose, and
-  its card carries a "⚠️ Strongly negative" marker with the score.
-- Anyone who should hear and cannot (no Slack or Teams identity), and any item with nowhere to go, is
-  reported to the reachable admins instead of being dropped.
+Anyone who should hear and cannot (no Slack or Teams identity), and any item with nowhere to go, is
+reported to the reachable admins instead of being dropped.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ scored. Scores are rounded to 3 places, so the same text always stores the same 
 
 Labels follow VADER's own convention: positive from 0.05, negative from -0.05, neutral in between; a
 comment at or below :data:`STRONGLY_NEGATIVE` is flagged in the feedback routing (the threshold can be
-changed per install, see :mod:`bot.feedback_config`).
+changed per install, see :mod:`bot.feedback.config`).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ Scoring curves (every score is clamped to 0..100; "D" is the day the health is c
   later). 20 points off per overdue milestone, plus up to 40 for the lateness of the worst one (reached
   at 60 days late): ``100 - 20 * overdue - 40 * min(days_late, 60) / 60``.
 - ``success_plan``: the mean over the success plan's outcomes that have a verdict on D (see
-  :mod:`bot.outcomes`): on track 100; achieved 100 (when achieved in the PLAN_DAYS days ending on D,
+  :mod:`bot.health.outcomes`): on track 100; achieved 100 (when achieved in the PLAN_DAYS days ending on D,
   or reached on D); missed 0 (when due in the PLAN_DAYS days ending on D, or given up before its due
   date); at risk ``100 * made / expected``, the progress made from the baseline against the progress
   the line from baseline to target expects by D (50 without a baseline, where there is no line).

@@ -7,7 +7,7 @@ are) or an explicit list of ids (what screens showing a few accounts ask for).
 
 "As of day D" means nothing dated after D is read: usage rows up to D, surveys and follow-ups created
 before D + 1 at 00:00 UTC, milestones completed by then count as completed, outcomes whose start date
-is on or before D (an achievement dated after D is undone by :func:`bot.outcomes.evaluate`).
+is on or before D (an achievement dated after D is undone by :func:`bot.health.outcomes.evaluate`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 An outcome is *measurable* when it names a metric (see :data:`METRICS`) and a target, and *manual*
 when it names no metric (a person marks it achieved). Everything is judged "as of day D", the
-``day`` of the :class:`~bot.health.AccountInputs` it is evaluated with.
+``day`` of the :class:`~bot.health.inputs.AccountInputs` it is evaluated with.
 
 The current value of a metric on D is :func:`bot.health.measures.current_value`.
 

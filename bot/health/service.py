@@ -2,7 +2,7 @@
 trend and drivers.
 
 ``recompute`` walks the accounts in id ranges of ``chunk_size``: per range a handful of set-based
-queries (see ``bot.health_inputs``), pure scoring, and one batched upsert, committed per range so a
+queries (see ``bot.health.load``), pure scoring, and one batched upsert, committed per range so a
 long recompute never holds a write lock for long. Snapshot components are stored as JSON,
 ``name -> {"score", "weight", "reason"}``.
 """

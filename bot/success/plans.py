@@ -1,6 +1,6 @@
 """Success plans over the database: each account's outcomes with their progress as of a day.
 
-Reads only. The health inputs loader (:func:`bot.health_inputs.load_inputs`) already reads everything
+Reads only. The health inputs loader (:func:`bot.health.load.load_inputs`) already reads everything
 progress needs (usage windows, survey answers and the outcomes themselves) in a few set-based queries,
 so a plan for one account or for a page of accounts costs the same handful of queries.
 """

@@ -68,7 +68,7 @@ SEGMENTS: Final = ("enterprise", "mid-market", "smb")
 
 # ------------------------------------------------------------------------------------------- surveys
 
-# Comments are written so their tone (VADER's compound score, see bot.sentiment) matches the answer:
+# Comments are written so their tone (VADER's compound score, see bot.feedback.sentiment) matches the answer:
 # most detractor comments read clearly negative and several strongly negative (-0.6 or below), promoters
 # read positive, passives are mixed, and a few are neutral, as real comments often are.
 NPS_DETRACTOR_COMMENTS: Final = (
