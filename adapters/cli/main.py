@@ -13,8 +13,8 @@ from adapters.cli.outbox import digest_app, outbox_app
 from adapters.cli.outcomes import outcomes_app
 from adapters.cli.sentiment import sentiment_app
 from adapters.cli.support import console, fail, open_database, run, today
+from adapters.cli.teams import teams_package_command
 from adapters.cli.tokens import tokens_app
-from adapters.teams.package import teams_package_command
 from bot import __version__
 from bot.settings import get_settings
 
