@@ -48,11 +48,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--clock: {moment!r} is not an ISO date and time") from None
     if destination.tzinfo is None:
         raise pytest.UsageError(f"--clock: {moment!r} needs a time zone offset, e.g. +00:00")
-    # Subprocesses (the CLI tests run ``touchpoint``) move their clock by the same offset.
-    os.environ["TESTS_CLOCK_OFFSET"] = str(destination.timestamp() - time.time())
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(Path(__file__).parent / "clock"), os.environ.get("PYTHONPATH")])
-    )
+    # Subprocesses (the CLI tests run ``touchpoint``, pytest-xdist its workers) move their clock by the
+    # same offset. A worker inherits it, and its clock is moved already: it must not measure it again.
+    if "TESTS_CLOCK_OFFSET" not in os.environ:
+        os.environ["TESTS_CLOCK_OFFSET"] = str(destination.timestamp() - time.time())
+        os.environ["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [str(Path(__file__).parent / "clock"), os.environ.get("PYTHONPATH")])
+        )
     traveller = time_machine.travel(destination, tick=True)
     traveller.start()
     config.add_cleanup(traveller.stop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -250,7 +251,7 @@ async def test_bad_bodies(db: Database, client: TestClient[Any, Any]) -> None:
     response = await client.post("/api/v1/usage", json=[record] * 5_001, headers=auth)
     assert response.status == 413
     huge = b"[" + b" " * (6 * 1024 * 1024) + b"]"
-    response = await client.post("/api/v1/usage", data=huge, headers=auth)
+    response = await client.post("/api/v1/usage", data=io.BytesIO(huge), headers=auth)
     assert response.status == 413
     assert await _count(db, UsageMetric) == 0
     records = [
