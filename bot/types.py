@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
+from storage import text as texts
+
 JSONScalar = str | int | float | bool | None
 Payload = dict[str, JSONScalar]
 
@@ -221,6 +223,10 @@ def validate_form(form: Form, values: dict[str, str], *, today: date) -> dict[st
     errors: dict[str, str] = {}
     for spec in form.inputs:
         raw = (values.get(spec.id) or "").strip()
+        unstorable = texts.problem(raw)
+        if unstorable is not None:  # a NUL or a lone surrogate: refused here, before any look-up or write
+            errors[spec.id] = f"{spec.label} {unstorable}: remove it and try again."
+            continue
         if not raw:
             if spec.required:
                 errors[spec.id] = f"{spec.label} is required."

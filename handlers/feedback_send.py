@@ -184,7 +184,7 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
                 account_id = picked.id
             elif problem:
                 errors["account"] = problem
-    errors = {**validate_form(form, request.values, today=ctx.today(request.actor)), **errors}
+    errors = {**errors, **validate_form(form, request.values, today=ctx.today(request.actor))}
     if errors:
         return feedback_form(
             None if form.payload.get("account_id") is None else account_id,

@@ -155,7 +155,7 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
     if account_id is None:
         blank = follow_up_form(None, None, values=request.values)
         errors = validate_form(blank, request.values, today=today)
-        errors["account"] = account_problem or "Account is required."
+        errors.setdefault("account", account_problem or "Account is required.")
         return follow_up_form(None, None, values=request.values, errors=errors)
     async with ctx.db.transaction() as session:
         account = await account_for_change(session, request.actor, account_id)

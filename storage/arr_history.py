@@ -5,6 +5,12 @@ Each row says "from ``day`` on, the ARR was ``arr``; before, it was ``previous_a
 None for the first value known, so a history started on an existing install (see
 :func:`arr_change_rows`) shows no movement on its first day. Every read here is set-based: one query for
 all the accounts asked about, never one per account.
+
+A write reads the ARR it replaces, compares and inserts the change: two writers doing that at once
+would both see the old value and record the change twice. :func:`lock_arr_writes` makes the three steps
+one: on PostgreSQL a transaction-scoped advisory lock that every ARR writer takes first (a row lock
+would not cover accounts that do not exist yet); on SQLite a write statement first, so the
+transaction holds the database's single write lock before it reads.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, func, insert, select
+from sqlalchemy import ColumnElement, exists, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, ArrChange
@@ -24,6 +30,8 @@ from storage.models import Account, ArrChange
 CENT = Decimal("0.01")
 IDS_PER_QUERY = 1000
 YEAR_DAYS = 365
+# The key of the PostgreSQL advisory lock that serialises ARR writers (any constant no one else uses).
+ARR_WRITE_LOCK = 0x7470_4152  # "tpAR"
 
 
 class ArrSource(enum.StrEnum):
@@ -62,6 +70,21 @@ class KnownArr:
     account_id: int
     arr: Decimal | None
     has_history: bool
+
+
+async def lock_arr_writes(session: AsyncSession) -> None:
+    """Hold, until the caller's transaction ends, the right to read-compare-write ARR history.
+
+    Call it first in the transaction. Writers of other accounts wait too: account imports are few and
+    short, and one lock cannot run out of PostgreSQL's lock table the way a lock per account can.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(ARR_WRITE_LOCK)))
+    else:
+        # A write that changes nothing: it opens the transaction with SQLite's write lock (waiting for
+        # the current writer, up to the busy timeout), so the read that follows sees the latest ARR.
+        no_op = update(Account).where(text("0")).values(id=Account.id)
+        await session.execute(no_op.execution_options(synchronize_session=False))
 
 
 async def known_arr(session: AsyncSession, external_ids: Collection[str]) -> dict[str, KnownArr]:

@@ -1,7 +1,9 @@
 """Engines and sessions.
 
 One async engine per process and URL. SQLite gets foreign keys switched on and a busy timeout, so the
-CLI and a running server can share the file.
+CLI and a running server can share the file. Every engine hides the parameters of its statements from
+its error messages and logs (``hide_parameters``): they hold what people typed and imported, and an
+error logged with its statement must not carry them into the logs.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """An async engine for ``url`` with the settings Touchpoint relies on."""
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)

@@ -21,7 +21,7 @@ from bot.core.context import BotContext
 from bot.core.dispatch import Bot
 from bot.core.paging import PAGE_SIZE, paginate
 from bot.core.registry import Registry
-from bot.errors import NotAllowed, new_reference
+from bot.errors import BadArguments, NotAllowed, new_reference
 from bot.log import configure
 from bot.types import Actor, Platform, Reply, Request, RequestKind, Response, Text
 from handlers import accounts
@@ -367,10 +367,16 @@ def test_short_lists_have_no_more_button(count: int) -> None:
     assert page.caption == f"{count} in all"
 
 
-@pytest.mark.parametrize("offset", ["abc", -5, 999, "", 3.5])
+@pytest.mark.parametrize("offset", [999, "", None, 10.0])
 def test_odd_offsets_fall_back_sensibly(offset: object) -> None:
     page = paginate(list(range(25)), listing("my", offset))
-    assert page.offset == (3 if offset == 3.5 else 0)
+    assert page.offset == (10 if offset == 10.0 else 0)
+
+
+@pytest.mark.parametrize("offset", ["abc", -5, 3.5, 10**19])
+def test_tampered_offsets_are_refused(offset: object) -> None:
+    with pytest.raises(BadArguments, match="can no longer be continued"):
+        paginate(list(range(25)), listing("my", offset))
 
 
 async def test_more_for_an_unknown_command_is_refused(bot: Bot, maya: Actor) -> None:

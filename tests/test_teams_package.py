@@ -17,22 +17,41 @@ import pytest
 from typer.testing import CliRunner
 
 from adapters.cli.main import app
-from adapters.teams.package import build_manifest, build_package
+from adapters.teams.package import (
+    MANIFEST_VERSION,
+    MAX_COMMANDS,
+    MENUS,
+    OFF_MENU,
+    PERSONAL,
+    SHARED,
+    build_manifest,
+    build_package,
+    core_commands,
+)
 from tests.adaptivecards import node_package
 
 APP_ID = "6C1F3F0E-1D2B-4C5A-9E8F-0A1B2C3D4E5F"
 ROOT = Path(__file__).resolve().parent.parent
 
 
+SCHEMAS = ROOT / "tests" / "fixtures" / "teams"
+
+
 def manifest_schema(version: str) -> dict[str, Any]:
+    """Microsoft's JSON schema for manifest ``version``: a copy of ``build/json-schemas/teams/vX.Y/
+    MicrosoftTeams.schema.json`` from the npm package ``@microsoft/app-manifest`` (1.1.2, MIT), kept
+    here so the check runs everywhere; a newer package's copy is used when one is installed."""
     package = node_package("@microsoft/app-manifest")
-    if package is None:
-        pytest.skip(
-            "npm package @microsoft/app-manifest is not installed (npm install @microsoft/app-manifest)"
-        )
-    path = package / "build" / "json-schemas" / "teams" / f"v{version}" / "MicrosoftTeams.schema.json"
-    if not path.is_file():
-        pytest.skip(f"@microsoft/app-manifest has no schema for manifest {version} at {path.name}")
+    installed = (
+        package / "build" / "json-schemas" / "teams" / f"v{version}" / "MicrosoftTeams.schema.json"
+        if package is not None
+        else None
+    )
+    path = (
+        installed
+        if installed is not None and installed.is_file()
+        else SCHEMAS / f"MicrosoftTeams.v{version}.schema.json"
+    )
     return dict(json.loads(path.read_text(encoding="utf-8")))
 
 
@@ -68,18 +87,31 @@ def manifest() -> dict[str, Any]:
     return build_manifest(app_id=APP_ID, domain="touchpoint.example.com")
 
 
-def test_manifest_validates_against_the_official_schema(manifest: dict[str, Any]) -> None:
+@pytest.mark.parametrize("domain", ["touchpoint.example.com", None])
+def test_manifest_validates_against_the_official_schema(domain: str | None) -> None:
     import jsonschema
 
+    manifest = build_manifest(app_id=APP_ID, domain=domain)
     schema = manifest_schema(manifest["manifestVersion"])
-    validator = jsonschema.Draft4Validator(schema)
+    validator = jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(manifest), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors)
 
 
+def test_the_manifest_is_on_the_newest_schema_we_keep() -> None:
+    """The schema copy kept for the test is the version the manifest declares, and no older one lingers."""
+    kept = sorted(path.name for path in SCHEMAS.glob("MicrosoftTeams.v*.schema.json"))
+    assert kept == [f"MicrosoftTeams.v{MANIFEST_VERSION}.schema.json"]
+    schema = manifest_schema(MANIFEST_VERSION)
+    assert schema["properties"]["manifestVersion"].get("const", MANIFEST_VERSION) == MANIFEST_VERSION
+    commands = schema["properties"]["bots"]["items"]["properties"]["commandLists"]["items"]["properties"]
+    assert commands["commands"]["maxItems"] == MAX_COMMANDS
+
+
 def test_manifest_fields_teams_requires(manifest: dict[str, Any]) -> None:
     """Checked by hand too, so the suite means something without the npm schema."""
-    assert manifest["manifestVersion"] == "1.17"
+    assert manifest["manifestVersion"] == MANIFEST_VERSION
+    assert manifest["$schema"].endswith(f"/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json")
     assert re.fullmatch(r"\d+\.\d+\.\d+", manifest["version"])
     assert manifest["id"] == APP_ID.lower()
     assert set(manifest["developer"]) >= {"name", "websiteUrl", "privacyUrl", "termsOfUseUrl"}
@@ -97,7 +129,7 @@ def test_manifest_fields_teams_requires(manifest: dict[str, Any]) -> None:
     lists = {tuple(cl["scopes"]): cl["commands"] for cl in bot["commandLists"]}
     assert set(lists) == {("personal",), ("team", "groupChat")}
     for commands in lists.values():
-        assert 0 < len(commands) <= 10
+        assert 0 < len(commands) <= MAX_COMMANDS
         for command in commands:
             assert 0 < len(command["title"]) <= 32
             assert 0 < len(command["description"]) <= 128
@@ -106,12 +138,46 @@ def test_manifest_fields_teams_requires(manifest: dict[str, Any]) -> None:
     assert "home" in personal and "home" not in [c["title"] for c in lists[("team", "groupChat")]]
 
 
-def test_at_most_ten_commands_and_short_titles() -> None:
-    many = [(f"command-number-{i}-with-a-rather-long-name", "d" * 300) for i in range(14)]
-    manifest = build_manifest(app_id=APP_ID, commands=many)
-    for command_list in manifest["bots"][0]["commandLists"]:
-        assert len(command_list["commands"]) == 10
-        assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in command_list["commands"])
+# ------------------------------------------------------------------------------------ the menus
+
+
+def test_every_command_is_on_each_menu_or_left_off_with_a_reason() -> None:
+    """A new command must be placed: on the menu, or off it on purpose. Nothing is cut silently."""
+    names = [name for name, _ in core_commands()]
+    assert set(MENUS) == set(OFF_MENU) == {PERSONAL, SHARED}
+    for scopes, menu in MENUS.items():
+        off = OFF_MENU[scopes]
+        assert len(menu) == len(set(menu)) <= MAX_COMMANDS, scopes
+        assert not set(menu) & set(off), scopes
+        assert set(menu) | set(off) == set(names), (scopes, set(names) - set(menu) - set(off))
+        assert all(len(reason) > 20 for reason in off.values())
+
+
+def test_the_menus_teams_shows_are_the_ones_chosen(manifest: dict[str, Any]) -> None:
+    lists = {
+        tuple(cl["scopes"]): [c["title"] for c in cl["commands"]]
+        for cl in manifest["bots"][0]["commandLists"]
+    }
+    assert lists == {scopes: list(menu) for scopes, menu in MENUS.items()}
+    # The three that a cut at ten used to drop, among others.
+    for menu in lists.values():
+        assert {"plan", "ttv", "feedback"} <= set(menu)
+    assert "home" in lists[PERSONAL] and "home" not in lists[SHARED]
+
+
+def test_a_menu_teams_cannot_show_is_refused_not_cut() -> None:
+    many = [(f"command-{i}", "does a thing") for i in range(MAX_COMMANDS + 1)]
+    with pytest.raises(ValueError, match=f"has {MAX_COMMANDS + 1} commands"):
+        build_manifest(app_id=APP_ID, commands=many, menus={PERSONAL: [name for name, _ in many]})
+    with pytest.raises(ValueError, match="unknown commands: renamed"):
+        build_manifest(app_id=APP_ID, commands=many, menus={PERSONAL: ["command-1", "renamed"]})
+
+
+def test_titles_and_descriptions_fit_a_menu_line() -> None:
+    long = [("command-number-1-with-a-rather-long-name-indeed", "d" * 300), ("short", "fine")]
+    manifest = build_manifest(app_id=APP_ID, commands=long, menus={PERSONAL: [long[0][0], "short"]})
+    [command_list] = manifest["bots"][0]["commandLists"]
+    assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in command_list["commands"])
 
 
 @pytest.mark.parametrize(

@@ -1,18 +1,22 @@
 """The ingest handlers.
 
 A request goes: bearer token (401 when missing, unknown or revoked; 403 when the token may not send
-this kind), rate limit (429 with Retry-After), body size (413), JSON (400), array of at most
-``max_records`` records (422 / 413), then the idempotency check, the request shape of every record
-(pydantic) and the importer's validation of every value. Any problem gives 422 listing every problem
-with its index, and nothing is written; otherwise all records are upserted in one transaction, with
-the idempotency record when an ``Idempotency-Key`` was sent. After surveys, detractor comments go to
-their CSMs as feedback items, as after a CSV import.
+this kind), rate limit (429 with Retry-After), body size (413), JSON nested at most
+:data:`MAX_JSON_DEPTH` deep (400; measured before parsing, see :mod:`adapters.payloads`), array of at
+most ``max_records`` records (422 / 413), then the idempotency claim (:mod:`adapters.api.idempotency`:
+409 while another request with the key runs), the request shape of every record (pydantic) and the
+importer's validation of every value, bounds included. Any problem gives 422 listing every problem with
+its index, and nothing is written; otherwise all records are upserted in one transaction, with the
+idempotency answer when an ``Idempotency-Key`` was sent. After surveys, detractor comments go to their
+CSMs as feedback items, as after a CSV import.
+
+When the database cannot be reached, at any step from the token look-up on, the answer is 503 with
+``Retry-After`` and one warning line, never a 500 with a traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,11 +24,12 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import ValidationError
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
+from adapters.api.idempotency import RETRY_IN_PROGRESS_SECONDS, Idempotency, KeyReused
 from adapters.api.ratelimit import RateLimiter
 from adapters.api.schemas import MODELS, openapi_document
+from adapters.payloads import PayloadError, loads
 from bot.core.import_rules import import_options
 from bot.feedback.routing import routing_from_settings
 from bot.feedback.surveys import SURVEY_FRESH_DAYS, feedback_from_surveys
@@ -38,14 +43,19 @@ from storage.importer import (
     validate_records,
     write_records,
 )
-from storage.models import ApiToken, IdempotencyRecord
+from storage.models import ApiToken
 from storage.types import utcnow
 
 log = get_logger("touchpoint.api")
 
 PREFIX = "/api/v1"
-IDEMPOTENCY_TTL = timedelta(hours=24)
 MAX_KEY = 200
+# An array of flat records nests 2 deep; anything much deeper is not a request of ours.
+MAX_JSON_DEPTH = 8
+RETRY_AFTER_OUTAGE_SECONDS = 5
+# What a database that cannot be reached raises: the driver's connection errors arrive wrapped by
+# SQLAlchemy or, while connecting, as they are.
+UNAVAILABLE = (SQLAlchemyError, OSError, TimeoutError)
 _CHUNK = 64 * 1024
 
 
@@ -100,6 +110,7 @@ class IngestApi:
         self.settings = settings
         self.limits = limits
         self.rate = RateLimiter(limits.requests_per_minute)
+        self.idempotency = Idempotency(db)
         self.openapi = openapi_document(
             max_records=limits.max_records,
             max_body_bytes=limits.max_body_bytes,
@@ -116,6 +127,13 @@ class IngestApi:
             except _Answer as answer:
                 status, body = answer.status, answer.body
                 return web.json_response(body, status=status, headers=answer.headers)
+            except UNAVAILABLE as error:
+                log.warning("ingest_database_unavailable", kind=kind, error=type(error).__name__)
+                return web.json_response(
+                    {"error": "the database is unavailable; nothing was written, retry later"},
+                    status=503,
+                    headers={"Retry-After": str(RETRY_AFTER_OUTAGE_SECONDS)},
+                )
             return web.json_response(body, status=status)
 
         return handle
@@ -157,9 +175,9 @@ class IngestApi:
             raise _error(429, f"over {limit} requests per minute", {"Retry-After": str(wait)})
         raw = await self.read_body(request)
         try:
-            payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise _error(400, "the body is not valid JSON") from None
+            payload = loads(raw, max_depth=MAX_JSON_DEPTH)
+        except PayloadError as error:
+            raise _error(400, str(error)) from None
         if not isinstance(payload, list):
             problem = {"index": None, "field": None, "problem": "expected a JSON array of records"}
             raise _Answer(422, {"errors": [problem]})
@@ -167,67 +185,44 @@ class IngestApi:
             raise _error(413, f"{len(payload)} records: at most {self.limits.max_records} per request")
 
         key = request.headers.get("Idempotency-Key", "").strip() or None
+        if key is None:
+            return await self.process(kind, token, payload, None)
+        if len(key) > MAX_KEY:
+            raise _error(400, f"Idempotency-Key has more than {MAX_KEY} characters")
         request_hash = hashlib.sha256(kind.encode() + b"\0" + raw).hexdigest()
-        if key is not None:
-            if len(key) > MAX_KEY:
-                raise _error(400, f"Idempotency-Key has more than {MAX_KEY} characters")
-            earlier = await self.remembered(token.id, key, request_hash)
-            if earlier is not None:
-                return earlier
-
         try:
-            status, body = await self.process(kind, token, payload, key, request_hash)
-        except _Answer as answer:
-            if key is not None and answer.status == 422:
-                await self.remember(token.id, key, request_hash, answer.status, answer.body)
-            raise
-        return status, body
-
-    async def remembered(
-        self, token_id: int, key: str, request_hash: str
-    ) -> tuple[int, dict[str, Any]] | None:
-        async with self.db.sessions() as session:
-            record = await session.scalar(
-                select(IdempotencyRecord).where(
-                    IdempotencyRecord.token_id == token_id,
-                    IdempotencyRecord.key == key,
-                    IdempotencyRecord.created_at > utcnow() - IDEMPOTENCY_TTL,
+            earlier = await self.idempotency.claim(token.id, key, request_hash)
+        except KeyReused:
+            raise _error(422, "this Idempotency-Key was already used for a different request") from None
+        if earlier is not None:
+            if earlier.in_progress:
+                raise _error(
+                    409,
+                    "a request with this Idempotency-Key is in progress; retry later",
+                    {"Retry-After": str(RETRY_IN_PROGRESS_SECONDS)},
                 )
-            )
-        if record is None:
-            return None
-        if record.request_hash != request_hash:
-            raise _error(422, "this Idempotency-Key was already used for a different request")
-        body: dict[str, Any] = json.loads(record.body)
-        return record.status, body
-
-    async def remember(
-        self, token_id: int, key: str, request_hash: str, status: int, body: dict[str, Any]
-    ) -> None:
+            return earlier.status, earlier.body
         try:
-            async with self.db.transaction() as session:
-                await self._store(session, token_id, key, request_hash, status, body)
-        except IntegrityError:
-            pass  # a concurrent request with the same key answered first
+            return await self.process(kind, token, payload, key)
+        except _Answer as answer:
+            if answer.status == 422:
+                await self.idempotency.finish(token.id, key, answer.status, answer.body)
+            else:
+                await self._release(token.id, key)
+            raise
+        except BaseException:
+            await self._release(token.id, key)
+            raise
 
-    @staticmethod
-    async def _store(
-        session: Any, token_id: int, key: str, request_hash: str, status: int, body: dict[str, Any]
-    ) -> None:
-        # Expired records of this token and key go first, so the key can be used again after 24 h.
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.created_at <= utcnow() - IDEMPOTENCY_TTL,
-            )
-        )
-        session.add(
-            IdempotencyRecord(
-                token_id=token_id, key=key, request_hash=request_hash, status=status, body=json.dumps(body)
-            )
-        )
+    async def _release(self, token_id: int, key: str) -> None:
+        """Give the key back so a retry can run; a database that is down keeps it until it goes stale."""
+        try:
+            await self.idempotency.release(token_id, key)
+        except UNAVAILABLE as error:
+            log.warning("ingest_idempotency_key_kept", error=type(error).__name__)
 
     async def process(
-        self, kind: str, token: ApiToken, payload: list[Any], key: str | None, request_hash: str
+        self, kind: str, token: ApiToken, payload: list[Any], key: str | None
     ) -> tuple[int, dict[str, Any]]:
         model = MODELS[kind]
         problems: list[RecordProblem] = []
@@ -259,16 +254,13 @@ class IngestApi:
                 if kind == "surveys":
                     body["feedback_items"] = 0
                 if key is not None:
-                    await self._store(session, token.id, key, request_hash, 200, body)
+                    await self.idempotency.store(session, token.id, key, 200, body)
         except IntegrityError:
-            if key is not None:
-                earlier = await self.remembered(token.id, key, request_hash)
-                if earlier is not None:
-                    return earlier
             raise _error(409, "the database refused the records (changed meanwhile); retry") from None
-        except SQLAlchemyError as exc:
-            log.warning("ingest_database_error", kind=kind, error=type(exc).__name__)
-            raise _error(503, "the database refused the records; nothing was written") from None
+        except DataError as exc:  # a value the validators let through but the database cannot hold
+            log.warning("ingest_value_refused", kind=kind, error=type(exc).__name__)
+            problem = {"index": None, "field": None, "problem": "the database refused a value of the records"}
+            raise _Answer(422, {"errors": [problem]}) from None
         log.info("ingest", kind=kind, token=token.name, **result.details())
         if kind == "surveys":
             now = datetime.now(UTC)

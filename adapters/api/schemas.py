@@ -1,7 +1,9 @@
 """The request shape of each ingest kind, as pydantic models, and the OpenAPI document built from them.
 
 The models check only the JSON shape (which fields, which JSON types); the values themselves (dates,
-emails, known accounts, survey scales) are checked by the importer's validators, exactly as for CSV.
+emails, known accounts, survey scales, bounds) are checked by the importer's validators, exactly as for
+CSV, so a problem reads the same either way. The bounds those validators keep (text lengths, the range
+of numbers and days) are written into the schema for the reader of the OpenAPI document.
 Field names are the CSV column names.
 """
 
@@ -11,10 +13,17 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from storage.importer.fields import DAY_RANGE, MAX_COMMENT, MAX_NUMBER
+
 Number = StrictInt | StrictFloat
-Date = Annotated[StrictStr, Field(json_schema_extra={"format": "date"})]
-DateTime = Annotated[StrictStr, Field(json_schema_extra={"format": "date-time"})]
-Email = Annotated[StrictStr, Field(json_schema_extra={"format": "email"})]
+Measure = Annotated[Number, Field(json_schema_extra={"minimum": 0, "maximum": MAX_NUMBER})]
+Date = Annotated[StrictStr, Field(json_schema_extra={"format": "date", "description": DAY_RANGE})]
+DateTime = Annotated[StrictStr, Field(json_schema_extra={"format": "date-time", "description": DAY_RANGE})]
+Email = Annotated[StrictStr, Field(json_schema_extra={"format": "email", "maxLength": 320})]
+Text64 = Annotated[StrictStr, Field(json_schema_extra={"maxLength": 64})]
+Text128 = Annotated[StrictStr, Field(json_schema_extra={"maxLength": 128})]
+Text200 = Annotated[StrictStr, Field(json_schema_extra={"maxLength": 200})]
+Comment = Annotated[StrictStr, Field(json_schema_extra={"maxLength": MAX_COMMENT})]
 
 
 class _Record(BaseModel):
@@ -25,22 +34,22 @@ class PersonRecord(_Record):
     """A CSM, CS manager, CX person or admin, upserted by email."""
 
     email: Email
-    name: StrictStr
+    name: Text200
     role: StrictStr = Field(description="csm, cs_manager, cx or admin")
     manager_email: Email | None = None
     timezone: StrictStr | None = Field(None, description="IANA time zone, e.g. Europe/Paris")
-    slack_user_id: StrictStr | None = None
-    teams_user_id: StrictStr | None = None
+    slack_user_id: Text64 | None = None
+    teams_user_id: Text200 | None = None
 
 
 class AccountRecord(_Record):
     """A customer account, upserted by external_id; its owner must be a known person."""
 
-    external_id: StrictStr
-    name: StrictStr
+    external_id: Text128
+    name: Text200
     owner_email: Email
-    segment: StrictStr | None = None
-    tier: StrictStr | None = None
+    segment: Text64 | None = None
+    tier: Text64 | None = None
     arr: Number | StrictStr | None = Field(None, description="annual recurring revenue, 2 decimals at most")
     lifecycle_stage: StrictStr | None = Field(
         None, description="onboarding, adopting, mature, renewing, churned"
@@ -54,8 +63,8 @@ class UsageRecord(_Record):
 
     account_external_id: StrictStr
     date: Date
-    metric: StrictStr
-    value: Number
+    metric: Text64
+    value: Measure
 
 
 class SurveyRecord(_Record):
@@ -66,16 +75,16 @@ class SurveyRecord(_Record):
     kind: StrictStr = Field(description="nps, csat or ces")
     score: StrictInt
     submitted_at: DateTime
-    comment: StrictStr | None = None
+    comment: Comment | None = None
     respondent_email: Email | None = None
-    external_id: StrictStr | None = None
+    external_id: Text128 | None = None
 
 
 class MilestoneRecord(_Record):
     """A dated step of an account's plan, upserted by (account_external_id, name)."""
 
     account_external_id: StrictStr
-    name: StrictStr
+    name: Text200
     due_date: Date
     kind: StrictStr | None = Field(
         None, description="kickoff, technical_setup, first_value, go_live, qbr, renewal or other"
@@ -87,7 +96,7 @@ class OutcomeRecord(_Record):
     """A desired outcome of an account's success plan, upserted by (account_external_id, title)."""
 
     account_external_id: StrictStr
-    title: StrictStr
+    title: Text200
     due_date: Date
     metric: StrictStr | None = Field(
         None,
@@ -97,7 +106,7 @@ class OutcomeRecord(_Record):
     target: StrictStr | Number | None = Field(None, description='a number, or ">= 200" / "<= 5"')
     comparison: StrictStr | None = Field(None, description="at_least or at_most (default: by metric)")
     status: StrictStr | None = Field(None, description="open, achieved or missed")
-    customer_owner: StrictStr | None = None
+    customer_owner: Text200 | None = None
 
 
 MODELS: dict[str, type[_Record]] = {
@@ -184,13 +193,24 @@ def openapi_document(*, max_records: int, max_body_bytes: int, rate_per_minute: 
                 },
                 "responses": {
                     "200": answer("every record was written (inserted, updated or unchanged)", "ResultOut"),
-                    "400": answer("the body is not JSON", "ErrorOut"),
+                    "400": answer("the body is not JSON, or nests deeper than records do", "ErrorOut"),
                     "401": answer("missing, unknown or revoked token", "ErrorOut"),
                     "403": answer("the token may not send this kind", "ErrorOut"),
                     "413": answer(f"more than {max_records} records or {max_body_bytes} bytes", "ErrorOut"),
+                    "409": answer(
+                        "a request with the same Idempotency-Key is still in progress, or the records "
+                        "changed meanwhile; nothing was written, retry",
+                        "ErrorOut",
+                        {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+                    ),
                     "422": answer("records are wrong; nothing was written", "ErrorsOut"),
                     "429": answer(
                         f"over {rate_per_minute} requests per minute for this token",
+                        "ErrorOut",
+                        {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
+                    ),
+                    "503": answer(
+                        "the database is unavailable; nothing was written",
                         "ErrorOut",
                         {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds"}},
                     ),

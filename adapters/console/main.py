@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.types import Form, Platform, Reply
 from handlers import build_bot
 from storage.db import Database
+from storage.text import terminal_safe
 
 WELCOME = "Touchpoint console. Type `help` for commands, a number to click a button, `quit` to leave."
 
@@ -72,10 +73,10 @@ async def run_console(
             if isinstance(response, Reply):
                 render_rich(response, console)
             else:
-                console.print(f"[bold]{response.title}[/bold]")
+                console.print(f"[bold]{escape(terminal_safe(response.title))}[/bold]")
 
         def say(text: str) -> None:
-            console.print(text, markup=False)
+            console.print(terminal_safe(text), markup=False)
 
         console.print(f"{WELCOME}\nSigned in as {actor.name} <{actor.email}> ({actor.role}).", markup=False)
         reader = _keyboard_reader(console)
@@ -85,7 +86,7 @@ async def run_console(
             print(render_plain(response), flush=True)
 
         def say(text: str) -> None:
-            print(text, flush=True)
+            print(terminal_safe(text), flush=True)
 
         reader = _stdin_reader(echo=True)
 

@@ -1,17 +1,21 @@
 """Replies and forms as terminal output: rich on a terminal, plain text when piped.
 
-Buttons are numbered across a reply so typing ``2`` clicks the second one.
+Buttons are numbered across a reply so typing ``2`` clicks the second one. Every text of a reply is
+printed through :func:`~storage.text.terminal_safe`: a name stored with ESC or BEL in it shows as
+``\x1b`` and never moves the cursor, changes colours or rings the bell.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text as RichText
 
 from bot.types import Actions, Block, Context, Divider, Fields, Form, Header, Image, Reply, Text
+from storage.text import terminal_safe
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _ITALIC = re.compile(r"(?<!\w)_(.+?)_(?!\w)")
@@ -34,9 +38,32 @@ def to_rich_markup(text: str) -> str:
     return _ITALIC.sub(r"[italic]\1[/italic]", escaped)
 
 
+def safe_block(block: Block) -> Block:
+    """``block`` with its texts escaped for a terminal."""
+    if isinstance(block, Header | Text):
+        return replace(block, text=terminal_safe(block.text))
+    if isinstance(block, Fields):
+        return replace(block, items=tuple((terminal_safe(k), terminal_safe(v)) for k, v in block.items))
+    if isinstance(block, Context):
+        return replace(block, lines=tuple(terminal_safe(line) for line in block.lines))
+    if isinstance(block, Image):
+        return replace(block, alt=terminal_safe(block.alt), url=terminal_safe(block.url))
+    if isinstance(block, Actions):
+        return replace(block, buttons=tuple(replace(b, label=terminal_safe(b.label)) for b in block.buttons))
+    return block
+
+
+def safe_reply(reply: Reply) -> Reply:
+    """``reply`` with every text escaped for a terminal (see the module docstring)."""
+    return replace(
+        reply, summary=terminal_safe(reply.summary), blocks=tuple(safe_block(b) for b in reply.blocks)
+    )
+
+
 def render_plain(response: Reply | Form) -> str:
     if isinstance(response, Form):
-        return plain_form_intro(response)
+        return terminal_safe(plain_form_intro(response))
+    response = safe_reply(response)
     lines: list[str] = []
     number = 0
     for block in response.blocks:
@@ -82,6 +109,7 @@ def _is_list(block: Text) -> bool:
 
 
 def render_rich(response: Reply, console: Console) -> None:
+    response = safe_reply(response)
     number = 0
     for block in response.blocks:
         number = _render_block(block, console, number)

@@ -16,6 +16,7 @@ from adapters.slack.render import action_name, modal_values
 from bot import actions
 from bot.core.grammar import parse
 from bot.types import Actor, Address, Payload, Platform, Request, RequestKind
+from storage import text as texts
 
 
 def user_id(body: dict[str, Any]) -> str:
@@ -25,7 +26,7 @@ def user_id(body: dict[str, Any]) -> str:
 
 def command_request(body: dict[str, Any], actor: Actor) -> Request:
     """``/cs ...``: answered privately unless the command asks to share."""
-    parsed = parse(str(body.get("text", "")))
+    parsed = parse(texts.sanitize(str(body.get("text", ""))))
     address = Address(
         platform=Platform.SLACK,
         target=str(body.get("channel_id", "")),
@@ -81,8 +82,14 @@ def submit_request(view: dict[str, Any], metadata: dict[str, Any], actor: Actor)
         address=address,
         action=str(metadata.get("action") or ""),
         payload=payload if isinstance(payload, dict) else {},
-        values=modal_values(view),
+        values={name: _typed(value) for name, value in modal_values(view).items()},
     )
+
+
+def _typed(value: str) -> str:
+    """A value typed in a modal without its control characters. One holding a NUL or a lone surrogate
+    is kept as it is, so the form refuses it with a message under the field (``validate_form``)."""
+    return value if texts.problem(value) else texts.clean(value, multiline=True)
 
 
 def metadata_context(address: Address) -> dict[str, Any]:
@@ -100,7 +107,7 @@ def log_shortcut_request(body: dict[str, Any], actor: Actor) -> Request:
         actor=actor,
         address=address,
         action=actions.FOLLOWUP_OPEN_FORM,
-        payload={"summary": str(message.get("text") or "")[:2900]},
+        payload={"summary": texts.sanitize(str(message.get("text") or ""), multiline=True)[:2900]},
     )
 
 
@@ -117,7 +124,7 @@ def feedback_shortcut_request(body: dict[str, Any], actor: Actor) -> Request:
         address=address,
         action=actions.FEEDBACK_OPEN_FORM,
         payload={
-            "text": str(message.get("text") or "")[:2900],
+            "text": texts.sanitize(str(message.get("text") or ""), multiline=True)[:2900],
             "source_link": link,
             "source": "shortcut",
         },
@@ -126,7 +133,7 @@ def feedback_shortcut_request(body: dict[str, Any], actor: Actor) -> Request:
 
 def message_request(event: dict[str, Any], actor: Actor, *, thread: str) -> Request:
     """A mention or DM as a command, answered where it was asked (in ``thread`` when given)."""
-    parsed = parse(str(event.get("text", "")))
+    parsed = parse(texts.sanitize(str(event.get("text", ""))))
     address = Address(
         platform=Platform.SLACK,
         target=str(event.get("channel", "")),

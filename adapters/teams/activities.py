@@ -13,9 +13,7 @@ tested) apart from botbuilder's turn machinery in :mod:`adapters.teams.app`:
 from __future__ import annotations
 
 from http import HTTPStatus
-from ipaddress import ip_address
 from typing import Any, TypeGuard
-from urllib.parse import urlsplit
 
 from botbuilder.core import InvokeResponse
 from botbuilder.schema import Activity, ActivityTypes, Attachment, ConversationAccount
@@ -40,8 +38,9 @@ ERROR_RESPONSE_TYPE = "application/vnd.microsoft.error"
 def tenant_of(activity: Activity) -> str | None:
     tenant = getattr(activity.conversation, "tenant_id", None)
     if not tenant and isinstance(activity.channel_data, dict):
-        tenant = (activity.channel_data.get("tenant") or {}).get("id")
-    return str(tenant).lower() if tenant else None
+        data = activity.channel_data.get("tenant")
+        tenant = data.get("id") if isinstance(data, dict) else None
+    return tenant.lower() if isinstance(tenant, str) and tenant else None
 
 
 def kind_of(activity: Activity) -> str:
@@ -83,18 +82,14 @@ def parse_activity(body: Any) -> Activity | None:
         return None
     if activity.channel_data is not None and not isinstance(activity.channel_data, dict):
         return None
+    sender = activity.from_property
+    ids: tuple[object, ...] = (activity.id, activity.reply_to_id, activity.conversation.id)
+    ids += (activity.recipient.id, getattr(sender, "id", None), getattr(sender, "aad_object_id", None))
+    if any(isinstance(value, str) and len(value) > limits.ID_CHARS for value in ids):
+        return None
+    if isinstance(activity.text, str) and len(activity.text) > limits.INBOUND_TEXT_CHARS:
+        return None
     return activity
-
-
-def is_local(url: str) -> bool:
-    """Whether ``url`` points at this machine (what the Bot Framework Emulator uses)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def command_text(activity: Activity) -> str:
@@ -104,9 +99,10 @@ def command_text(activity: Activity) -> str:
         if getattr(entity, "type", None) != "mention":
             continue
         extra = getattr(entity, "additional_properties", None) or {}
-        mentioned = extra.get("mentioned") or {}
-        if mentioned.get("id") == activity.recipient.id and extra.get("text"):
-            text = text.replace(str(extra["text"]), " ")
+        mentioned, mention = extra.get("mentioned"), extra.get("text")
+        ours = isinstance(mentioned, dict) and mentioned.get("id") == activity.recipient.id
+        if ours and isinstance(mention, str) and mention:
+            text = text.replace(mention, " ")
     return text.replace("&nbsp;", " ").strip()
 
 

@@ -12,6 +12,11 @@ BUTTON_TITLE_CHARS = 80
 ACTION_DATA_CHARS = 2_000  # buttons carry ids, not documents
 SUMMARY_CHARS = 1_000
 
+# What Teams sends: ids (conversation, user, activity) are well under this; a message is at most about
+# 28 KB. An activity beyond either was made by hand, and is refused.
+ID_CHARS = 1_024
+INBOUND_TEXT_CHARS = 30_000
+
 # Per bot and conversation: 7 messages a second and 60 in 30 seconds (the stricter of Teams' windows
 # that matter for one process; 8 in 2 s and 1,800 an hour follow from these for bursts we make).
 RATE_WINDOWS: tuple[tuple[float, int], ...] = ((1.0, 7), (2.0, 8), (30.0, 60))

@@ -1,9 +1,12 @@
 """The Teams app package (manifest.json and two icons, zipped) to upload
 in Teams ("Apps > Manage your apps > Upload an app") or the Teams admin center.
 
-The manifest follows schema 1.17: one bot for personal chats, teams and group chats, with the core's
-commands as command lists (at most ten a scope, titles up to 32 characters). No Bot Framework import
-here, so ``touchpoint teams-package`` (:mod:`adapters.cli.teams`) works without loading the SDK.
+The manifest follows schema 1.30, the newest in Microsoft's ``@microsoft/app-manifest`` package: one
+bot for personal chats, teams and group chats, and a command menu for each. Teams shows at most twelve
+commands a menu, so the menus are chosen here (:data:`MENUS`), and every command the core has is either
+on a menu or set aside in :data:`OFF_MENU` with the reason; nothing is cut without a word. No Bot
+Framework import here, so ``touchpoint teams-package`` (:mod:`adapters.cli.teams`) works without
+loading the SDK.
 """
 
 from __future__ import annotations
@@ -12,19 +15,20 @@ import io
 import json
 import re
 import zipfile
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from adapters.teams.icons import ACCENT, color_icon, outline_icon
 from bot import __version__
 from bot.format import truncate
 
-MANIFEST_VERSION = "1.17"
+MANIFEST_VERSION = "1.30"
 MANIFEST_SCHEMA = (
     f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 )
-MAX_COMMANDS = 10
-COMMAND_TITLE_CHARS = 32
-COMMAND_DESCRIPTION_CHARS = 128
+MAX_COMMANDS = 12  # per command list (manifest 1.24 and later; 10 before)
+COMMAND_TITLE_CHARS = 32  # the schema allows 128; a menu shows a command word
+COMMAND_DESCRIPTION_CHARS = 128  # the schema allows 4,000; a menu shows one line
 SHORT_DESCRIPTION = "Account health, renewals, follow-ups and milestones for CS teams."
 FULL_DESCRIPTION = (
     "Touchpoint is a chat assistant for Customer Success and Customer Experience teams. Ask about an "
@@ -34,13 +38,54 @@ FULL_DESCRIPTION = (
     "without leaving Teams. Follow-ups and milestones can be marked done or snoozed from the card. "
     "Chat with Touchpoint personally, or mention it in a channel to answer in the thread."
 )
-PERSONAL_ONLY = frozenset({"home"})  # a person's own overview: not offered in team and group scopes
+PERSONAL = ("personal",)
+SHARED = ("team", "groupChat")
+# The command menus, most used first. ``help`` lists every command wherever it is asked.
+MENUS: dict[tuple[str, ...], tuple[str, ...]] = {
+    PERSONAL: (
+        "help",
+        "account",
+        "my",
+        "home",
+        "followups",
+        "milestones",
+        "renewals",
+        "risk",
+        "log",
+        "feedback",
+        "plan",
+        "ttv",
+    ),
+    SHARED: (
+        "help",
+        "account",
+        "risk",
+        "renewals",
+        "followups",
+        "milestones",
+        "log",
+        "feedback",
+        "plan",
+        "ttv",
+        "digest",
+        "my",
+    ),
+}
+# Commands left off a menu on purpose, and why (a test holds every command to a menu or to this).
+OFF_MENU: dict[tuple[str, ...], dict[str, str]] = {
+    PERSONAL: {
+        "digest": "set up once, mostly for a channel (in the channel's menu); `help` lists it here",
+    },
+    SHARED: {
+        "home": "one person's own overview: answered in their personal chat, so offered there only",
+    },
+}
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 HOST = re.compile(r"^(\*\.)?([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$|^localhost$")
 
 
 def core_commands() -> list[tuple[str, str]]:
-    """(title, description) for ``help`` and every command the core registers, in order. The handlers
+    """(name, description) for ``help`` and every command the core registers, in order. The handlers
     are imported here, not at the top, so ``touchpoint`` starts without loading them."""
     from bot.core.registry import Registry
     from handlers import register_all
@@ -48,19 +93,38 @@ def core_commands() -> list[tuple[str, str]]:
     registry = Registry()
     register_all(registry)
     commands = [("help", "what Touchpoint can do")]
-    commands += [(spec.name, f"{spec.summary} ({spec.usage})") for spec in registry.commands.values()]
+    commands += [(spec.name, describe(spec.summary, spec.usage)) for spec in registry.commands.values()]
     return commands
 
 
-def command_list(commands: list[tuple[str, str]], scopes: list[str]) -> dict[str, Any]:
+def describe(summary: str, usage: str) -> str:
+    """A menu line: the summary with the usage when both fit, else the summary."""
+    both = f"{summary} ({usage})"
+    return both if len(both) <= COMMAND_DESCRIPTION_CHARS else truncate(summary, COMMAND_DESCRIPTION_CHARS)
+
+
+def command_list(
+    scopes: Sequence[str], names: Sequence[str], descriptions: Mapping[str, str]
+) -> dict[str, Any]:
+    """The menu for ``scopes``: the commands ``names``, in that order. ValueError when a name is not a
+    command or there are more than Teams shows (nothing is cut silently)."""
+    unknown = [name for name in names if name not in descriptions]
+    if unknown:
+        raise ValueError(
+            f"the Teams menu for {'/'.join(scopes)} names unknown commands: {', '.join(unknown)}"
+        )
+    if len(names) > MAX_COMMANDS:
+        raise ValueError(
+            f"the Teams menu for {'/'.join(scopes)} has {len(names)} commands; Teams shows {MAX_COMMANDS}"
+        )
     return {
-        "scopes": scopes,
+        "scopes": list(scopes),
         "commands": [
             {
-                "title": truncate(title, COMMAND_TITLE_CHARS),
-                "description": truncate(description, COMMAND_DESCRIPTION_CHARS),
+                "title": truncate(name, COMMAND_TITLE_CHARS),
+                "description": truncate(descriptions[name], COMMAND_DESCRIPTION_CHARS),
             }
-            for title, description in commands[:MAX_COMMANDS]
+            for name in names
         ],
     }
 
@@ -75,8 +139,10 @@ def build_manifest(
     privacy_url: str | None = None,
     terms_url: str | None = None,
     commands: list[tuple[str, str]] | None = None,
+    menus: Mapping[tuple[str, ...], Sequence[str]] | None = None,
 ) -> dict[str, Any]:
-    """The manifest.json content. ``app_id`` (the bot's Microsoft App ID) is also the Teams app id."""
+    """The manifest.json content. ``app_id`` (the bot's Microsoft App ID) is also the Teams app id;
+    ``commands`` (name, description) default to the core's, ``menus`` to :data:`MENUS`."""
     if not GUID.match(app_id):
         raise ValueError(
             f"the app id must be a GUID like 00000000-0000-0000-0000-000000000000, not {app_id!r}"
@@ -87,8 +153,8 @@ def build_manifest(
         if url is not None and not url.lower().startswith("https://"):
             raise ValueError(f"Teams needs https links: {url!r}")
     base = f"https://{domain}" if domain else "https://example.com/touchpoint"
-    commands = commands if commands is not None else core_commands()
-    team_commands = [c for c in commands if c[0] not in PERSONAL_ONLY]
+    descriptions = dict(commands if commands is not None else core_commands())
+    command_lists = [command_list(scopes, names, descriptions) for scopes, names in (menus or MENUS).items()]
     return {
         "$schema": MANIFEST_SCHEMA,
         "manifestVersion": MANIFEST_VERSION,
@@ -112,10 +178,7 @@ def build_manifest(
                 "supportsFiles": False,
                 "supportsCalling": False,
                 "supportsVideo": False,
-                "commandLists": [
-                    command_list(commands, ["personal"]),
-                    command_list(team_commands, ["team", "groupChat"]),
-                ],
+                "commandLists": command_lists,
             }
         ],
         "permissions": ["identity", "messageTeamMembers"],

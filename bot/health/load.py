@@ -5,6 +5,10 @@ plan outcomes), each over the day window it needs, never a query per account. A 
 account ids (what the recompute walks through, so memory stays bounded however many accounts there
 are) or an explicit list of ids (what screens showing a few accounts ask for).
 
+Usage values are read capped at :data:`~storage.importer.fields.MAX_NUMBER`, the bound imports keep
+to: a value stored before that bound existed (1e308) would otherwise overflow a SUM on PostgreSQL and
+fail the whole batch, or reach the engine as infinity.
+
 "As of day D" means nothing dated after D is read: usage rows up to D, surveys and follow-ups created
 before D + 1 at 00:00 UTC, milestones completed by then count as completed, outcomes whose start date
 is on or before D (an achievement dated after D is undone by :func:`bot.health.outcomes.evaluate`).
@@ -36,6 +40,7 @@ from bot.health.inputs import (
     OutcomeInput,
 )
 from bot.health.outcomes import outcome_input
+from storage.importer.fields import MAX_NUMBER
 from storage.models import Account, FollowUp, Milestone, Outcome, SurveyResponse, UsageMetric
 
 # Explicit id lists are sent in slices this long (SQLite caps bound parameters per statement).
@@ -125,6 +130,7 @@ async def _usage(session: AsyncSession, day: date, accounts: Accounts) -> dict[i
     prior_end = day - timedelta(days=TREND_OFFSET_DAYS)
     prior = and_(u.day >= prior_end - timedelta(days=RECENT_DAYS - 1), u.day <= prior_end)
     support = u.day >= day - timedelta(days=SUPPORT_DAYS - 1)
+    capped = case((u.value > MAX_NUMBER, MAX_NUMBER), else_=u.value)
     # Driving from the account table makes SQLite seek each account's day window in the primary key
     # (account_id, day, metric) instead of scanning every day of the id range: about 30% faster.
     windows = (
@@ -132,9 +138,9 @@ async def _usage(session: AsyncSession, day: date, accounts: Accounts) -> dict[i
             Account.id.label("account_id"),
             u.metric,
             func.max(u.day).label("last_day"),
-            func.avg(case((recent, u.value))).label("recent_mean"),
-            func.avg(case((prior, u.value))).label("prior_mean"),
-            func.sum(case((support, u.value))).label("total_30d"),
+            func.avg(case((recent, capped))).label("recent_mean"),
+            func.avg(case((prior, capped))).label("prior_mean"),
+            func.sum(case((support, capped))).label("total_30d"),
         )
         .join(u, u.account_id == Account.id)
         .where(
@@ -169,7 +175,7 @@ async def _usage(session: AsyncSession, day: date, accounts: Accounts) -> dict[i
     result: dict[int, dict[str, MetricWindow]] = defaultdict(dict)
     for account_id, metric, value, recent_mean, prior_mean, total in await session.execute(latest):
         result[account_id][metric] = MetricWindow(
-            latest=_float(value),
+            latest=_capped(value),
             recent_mean=_float(recent_mean),
             prior_mean=_float(prior_mean),
             total_30d=_float(total),
@@ -179,6 +185,14 @@ async def _usage(session: AsyncSession, day: date, accounts: Accounts) -> dict[i
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+def _capped(value: Any) -> float | None:
+    """A stored value as read, at most :data:`MAX_NUMBER` (NaN, never stored by an import, too)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if number <= MAX_NUMBER else MAX_NUMBER
 
 
 async def _surveys(

@@ -5,6 +5,12 @@ trend and drivers.
 queries (see ``bot.health.load``), pure scoring, and one batched upsert, committed per range so a
 long recompute never holds a write lock for long. Snapshot components are stored as JSON,
 ``name -> {"score", "weight", "reason"}``.
+
+One account cannot stop the others: when a range fails (its inputs make the engine or the database
+fail), it is split in halves until the accounts that fail on their own are found, and each of those
+is logged with its id and a reference and skipped (:attr:`RecomputeSummary.skipped`). A database that
+cannot be reached is not one account's fault: that error ends the recompute as before. Reading an
+account's health for its card leaves out, the same way, an account whose health cannot be computed.
 """
 
 from __future__ import annotations
@@ -15,19 +21,26 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.errors import new_reference
 from bot.health.components import COMPONENT_NAMES, ComponentScore
 from bot.health.engine import Driver, HealthResult, compute_health, drivers, not_enough_data_reason
 from bot.health.load import Accounts, account_id_ranges, load_inputs
 from bot.health.model import HealthModel, load_health_model
+from bot.log import get_logger
 from storage.db import Database
-from storage.models import Band, HealthSnapshot
+from storage.models import Account, Band, HealthSnapshot
 from storage.types import utcnow
 from storage.upsert import upsert
 
+log = get_logger("touchpoint.health")
+
 DEFAULT_CHUNK_SIZE = 5000
 TREND_DAYS = (7, 30)
+# Skipped accounts logged with their traceback per recompute; later ones get one line each.
+TRACEBACKS_PER_RUN = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +48,7 @@ class RecomputeSummary:
     day: date
     accounts: int
     bands: Mapping[str, int] = field(default_factory=dict)  # band value -> number of accounts
+    skipped: tuple[int, ...] = ()  # ids of accounts whose health could not be computed or stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,12 +123,10 @@ async def recompute(
     model = model or load_health_model()
     async with db.sessions() as session:
         ranges = await account_id_ranges(session, chunk_size)
-    bands: dict[str, int] = {}
-    count = 0
+    run = _Run(db, day, model)
     for first, last in ranges:
-        async with db.transaction() as session:
-            count += await _recompute_range_of_ids(session, day, Accounts.between(first, last), model, bands)
-    return RecomputeSummary(day, count, dict(sorted(bands.items())))
+        await run.write(Accounts.between(first, last))
+    return RecomputeSummary(day, run.count, dict(sorted(run.bands.items())), tuple(run.skipped))
 
 
 async def recompute_accounts(
@@ -124,22 +136,78 @@ async def recompute_accounts(
     (a logged follow-up is engagement; a milestone done no longer counts as overdue)."""
     if not account_ids:
         return
-    async with db.transaction() as session:
-        await _recompute_range_of_ids(
-            session, day, Accounts.of(account_ids), model or load_health_model(), {}
+    await _Run(db, day, model or load_health_model()).write(Accounts.of(account_ids))
+
+
+def _unreachable(error: Exception) -> bool:
+    """Whether ``error`` says the database is gone (not that one account's data is wrong)."""
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated
+    return isinstance(error, OSError | TimeoutError)
+
+
+class _Run:
+    """One recompute: writes ranges of accounts, each in a transaction of its own. When a range fails,
+    it is split in halves until the accounts that fail on their own are found (a few transactions per
+    bad account, not one per account of the range); those are logged and skipped."""
+
+    def __init__(self, db: Database, day: date, model: HealthModel) -> None:
+        self.db, self.day, self.model = db, day, model
+        self.count = 0
+        self.bands: dict[str, int] = {}
+        self.skipped: list[int] = []
+
+    async def write(self, accounts: Accounts) -> None:
+        try:
+            await self._write(accounts)
+        except Exception as error:
+            if _unreachable(error):
+                raise
+            await self._split(await self._ids(accounts), error)
+
+    async def _split(self, ids: list[int], error: Exception) -> None:
+        if len(ids) == 1:
+            self._skip(ids[0], error)
+            return
+        middle = len(ids) // 2
+        for half in (ids[:middle], ids[middle:]):
+            try:
+                await self._write(Accounts.of(half))
+            except Exception as failure:
+                if _unreachable(failure):
+                    raise
+                await self._split(half, failure)
+
+    async def _write(self, accounts: Accounts) -> None:
+        async with self.db.transaction() as session:
+            rows = [
+                snapshot_row(inputs.account_id, self.day, compute_health(inputs, self.model))
+                for inputs in await load_inputs(session, self.day, accounts)
+            ]
+            await upsert(session, HealthSnapshot, rows, key=["account_id", "day"])
+        self.count += len(rows)
+        for row in rows:
+            self.bands[row["band"]] = self.bands.get(row["band"], 0) + 1
+
+    def _skip(self, account_id: int, error: Exception) -> None:
+        self.skipped.append(account_id)
+        log.warning(
+            "health_account_skipped",
+            account_id=account_id,
+            day=self.day.isoformat(),
+            reference=new_reference(),
+            error=type(error).__name__,
+            exc_info=error if len(self.skipped) <= TRACEBACKS_PER_RUN else None,
         )
 
-
-async def _recompute_range_of_ids(
-    session: AsyncSession, day: date, accounts: Accounts, model: HealthModel, bands: dict[str, int]
-) -> int:
-    rows = []
-    for inputs in await load_inputs(session, day, accounts):
-        result = compute_health(inputs, model)
-        bands[result.band.value] = bands.get(result.band.value, 0) + 1
-        rows.append(snapshot_row(inputs.account_id, day, result))
-    await upsert(session, HealthSnapshot, rows, key=["account_id", "day"])
-    return len(rows)
+    async def _ids(self, accounts: Accounts) -> list[int]:
+        if accounts.ids is not None:
+            return sorted(set(accounts.ids))
+        async with self.db.sessions() as session:
+            found = await session.scalars(
+                select(Account.id).where(accounts.where(Account.id)).order_by(Account.id)
+            )
+            return list(found)
 
 
 async def recompute_range(
@@ -192,12 +260,10 @@ async def latest_health(
     days = [day, *(day - timedelta(days=n) for n in TREND_DAYS)]
     async with db.sessions() as session:
         snapshots = await _snapshots(session, ids, days)
-        missing = [i for i in ids if (i, day) not in snapshots]
-        computed: dict[int, HealthResult] = {}
-        if missing and compute_missing:
-            model = model or load_health_model()
-            for inputs in await load_inputs(session, day, Accounts.of(missing)):
-                computed[inputs.account_id] = compute_health(inputs, model)
+    missing = [i for i in ids if (i, day) not in snapshots]
+    computed: dict[int, HealthResult] = {}
+    if missing and compute_missing:
+        computed = await _computed(db, day, missing, model or load_health_model())
     result: dict[int, AccountHealth] = {}
     for account_id in ids:
         snapshot = snapshots.get((account_id, day))
@@ -235,6 +301,31 @@ async def latest_health(
             stored=stored,
         )
     return result
+
+
+async def _computed(
+    db: Database, day: date, ids: Sequence[int], model: HealthModel
+) -> dict[int, HealthResult]:
+    """The health of ``ids`` computed now, in one batch; when the batch fails, one account at a time,
+    leaving out (and logging) an account whose health cannot be computed."""
+
+    async def compute(accounts: Accounts) -> dict[int, HealthResult]:
+        async with db.sessions() as session:
+            inputs = await load_inputs(session, day, accounts)
+        return {i.account_id: compute_health(i, model) for i in inputs}
+
+    try:
+        return await compute(Accounts.of(ids))
+    except Exception as error:
+        if _unreachable(error):
+            raise
+        if len(ids) == 1:
+            log.warning("health_not_computed", account_id=ids[0], reference=new_reference(), exc_info=error)
+            return {}
+    found: dict[int, HealthResult] = {}
+    for account_id in ids:
+        found.update(await _computed(db, day, [account_id], model))
+    return found
 
 
 _Snapshot = tuple[float | None, Band, float, tuple[ComponentScore, ...]]

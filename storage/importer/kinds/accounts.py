@@ -12,7 +12,14 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.arr_history import ArrSource, arr_change_row, insert_arr_changes, known_arr, utc_today
+from storage.arr_history import (
+    ArrSource,
+    arr_change_row,
+    insert_arr_changes,
+    known_arr,
+    lock_arr_writes,
+    utc_today,
+)
 from storage.importer import fields as f
 from storage.importer.base import ImportOptions, Kind, Record
 from storage.importer.errors import FieldProblem
@@ -82,19 +89,27 @@ class AccountsKind(Kind):
     ) -> Tally:
         """Upsert ``records`` and keep the ARR history of those that give an ARR.
 
-        The ARR of the batch's accounts is read in one query before the upsert; the change rows go in
-        with one executemany after it, in the caller's transaction. ``day`` is the day the changes are
-        recorded on (default: today in UTC); ``source`` says where they came from (an
-        :class:`~storage.arr_history.ArrSource`). An account that has an ARR but no history yet gets its
-        first row even when the ARR did not change: that starts the history of installs that predate it.
+        The ARR of the batch's accounts is read in one query before the upsert, under
+        :func:`~storage.arr_history.lock_arr_writes` so a concurrent writer cannot change it in between;
+        the change rows go in with one executemany after it, in the caller's transaction. ``day`` is
+        the day the changes are recorded on (default: today in UTC); ``source`` says where they came
+        from (an :class:`~storage.arr_history.ArrSource`). An account that has an ARR but no history yet
+        gets its first row even when the ARR did not change: that starts the history of installs that
+        predate it.
         """
         with_arr = [r for r in records if "arr" in r]
+        if with_arr:
+            await lock_arr_writes(session)
         before = await known_arr(session, [r["external_id"] for r in with_arr])
         tally, touched = await upsert_rows(
             session, TABLE, records, key=KEY, update=UPDATABLE, returning=("external_id", "id")
         )
         ids = {external_id: known.account_id for external_id, known in before.items()}
         ids.update({external_id: account_id for external_id, account_id in touched})
+        unseen = [r["external_id"] for r in with_arr if r["external_id"] not in ids]
+        if unseen:  # written meanwhile by a writer that does not take the lock: read their ids
+            found = await known_arr(session, unseen)
+            ids.update({external_id: known.account_id for external_id, known in found.items()})
         on, now = day or utc_today(), utcnow()
         changes = [
             row

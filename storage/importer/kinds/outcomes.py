@@ -64,12 +64,12 @@ def target(raw: Any) -> tuple[str | None, float]:
     if isinstance(raw, bool):
         raise f.FieldError(f"not a number: {f.shown(raw)}")
     if isinstance(raw, int | float):
-        return None, float(raw)
+        return None, f.number(raw)
     found = _TARGET.fullmatch(str(raw))
     if found is None:
         raise f.FieldError(f"not a number, optionally after >= or <=: {f.shown(raw)}")
     operator, number = found.groups()
-    return (OPERATORS[operator] if operator else None), float(number)
+    return (OPERATORS[operator] if operator else None), f.number(number)
 
 
 class OutcomesKind(Kind):

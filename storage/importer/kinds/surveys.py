@@ -128,7 +128,7 @@ class SurveysKind(Kind):
                 account,
                 f.Field("kind", f.choice(list(SCALES), "survey kind")),
                 f.Field("score", f.whole_number),
-                f.Field("comment", str, required=False),
+                f.Field("comment", f.text(f.MAX_COMMENT, multiline=True), required=False),
                 f.Field("respondent_email", f.email, required=False),
                 f.Field("submitted_at", f.iso_datetime),
                 f.Field("external_id", f.text(128), required=False),
