@@ -42,7 +42,8 @@ class Metrics:
         )
         self.deliveries = Counter(
             "touchpoint_deliveries",
-            "Outbox send attempts by platform and result (sent, retry, dead).",
+            "Outbox send attempts by platform and result (sent, retry, dead; found: already on the "
+            "platform after a crash; lease_lost: taken over by another replica).",
             ["platform", "result"],
             registry=self.registry,
         )

@@ -27,6 +27,7 @@ from bot.digests.parts import Digest
 from bot.log import get_logger
 from bot.serialize import outbox_message
 from bot.types import Address
+from scheduler.cluster import ClusterRuns
 from scheduler.jobs import (
     DIGEST_PURPOSE,
     DigestBuilder,
@@ -34,6 +35,7 @@ from scheduler.jobs import (
     DigestRun,
     digest_key,
     digest_payload,
+    digest_run,
     digest_trigger,
     period_key,
     previous_fire_time,
@@ -61,18 +63,43 @@ class _Planned:
 
 
 async def run_digests(
-    ctx: BotContext, subscription_ids: Sequence[int], *, now: datetime, builder: DigestBuilder | None = None
+    ctx: BotContext,
+    subscription_ids: Sequence[int],
+    *,
+    now: datetime,
+    builder: DigestBuilder | None = None,
+    cluster: ClusterRuns | None = None,
 ) -> dict[int, DigestRun]:
-    """Build and queue the digests of ``subscription_ids`` for the period each last fired in.
+    """Build and queue the digests of ``subscription_ids`` for the period each last fired in; with a
+    ``cluster``, only those this replica claims (the others are built by another replica).
 
     A custom ``builder`` (tests, previews) is called for each subscription on its own, as
     :func:`run_digest` does.
     """
     ids = sorted(set(subscription_ids))
     if builder is not None:
-        return {i: await run_digest(ctx, i, now=now, builder=builder) for i in ids}
+        return {i: await run_digest(ctx, i, now=now, builder=builder, cluster=cluster) for i in ids}
     runs: dict[int, DigestRun] = {}
     planned = await _plan(ctx, ids, now, runs)
+    if cluster is None:
+        await _build_and_queue(ctx, planned, now, runs)
+        return runs
+    by_run = {digest_run(item.subscription.id, item.period): item for item in planned}
+
+    async def work(won: set[tuple[str, str]]) -> None:
+        await _build_and_queue(ctx, [by_run[key] for key in sorted(won)], now, runs)
+
+    built_here = await cluster.share(by_run, work)
+    for key, item in by_run.items():
+        if key not in built_here:
+            runs[item.subscription.id] = DigestRun(item.subscription.id, DigestOutcome.ELSEWHERE, item.period)
+    return runs
+
+
+async def _build_and_queue(
+    ctx: BotContext, planned: Sequence[_Planned], now: datetime, runs: dict[int, DigestRun]
+) -> None:
+    """Build ``planned`` and queue what has something to say; each outcome goes into ``runs``."""
     digests = await _build(ctx, planned, now)
     messages: list[outbox.NewMessage] = []
     for item in planned:
@@ -91,7 +118,6 @@ async def run_digests(
         runs[item.subscription.id] = DigestRun(item.subscription.id, outcome, item.period)
         if outcome is DigestOutcome.ENQUEUED:
             log.info("digest_enqueued", subscription_id=item.subscription.id, period=item.period)
-    return runs
 
 
 async def _plan(ctx: BotContext, ids: list[int], now: datetime, runs: dict[int, DigestRun]) -> list[_Planned]:

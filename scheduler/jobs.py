@@ -4,7 +4,8 @@ alerts, and the clean-up of old inbound events (reminders are :mod:`scheduler.re
 Every job only queues messages in the outbox; the delivery worker posts them. A digest's outbox row
 carries the idempotency key ``digest:{subscription}:{period}``, the period being the local date (in
 the subscription's time zone) of the scheduled fire time, so a double fire, a restart or several
-replicas on one database post a digest once per period.
+replicas on one database post a digest once per period. With a :class:`scheduler.cluster.ClusterRuns`
+only one replica builds it, too (the run ``digest:{subscription}`` for that period).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from bot.recipients import TEAMS_PERSON_PREFIX
 from bot.serialize import outbox_message, reply_to_dict
 from bot.types import Address, Platform, Reply
 from scheduler.alerts import enqueue_health_alerts
-from storage import outbox
+from scheduler.cluster import ClusterRuns
+from storage import outbox, pacing, scheduled_runs
 from storage.db import Database
 from storage.inbound import forget_old
 from storage.models import DigestCadence, DigestSubscription, OutboxMessage, Person
@@ -36,6 +38,7 @@ from storage.models import DigestCadence, DigestSubscription, OutboxMessage, Per
 log = get_logger("touchpoint.scheduler")
 
 DIGEST_PURPOSE = "digest"
+DIGEST_JOB_PREFIX = "digest:"
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far back to look for a subscription's last scheduled time: more than a week, for weekly digests.
 LOOKBACK = timedelta(days=8)
@@ -63,6 +66,7 @@ class DigestOutcome(StrEnum):
     EMPTY = "empty"  # the builder had nothing to say
     NO_RECIPIENT = "no_recipient"  # nowhere to send it (a person without an id on that platform)
     INACTIVE = "inactive"  # no such subscription, or switched off
+    ELSEWHERE = "elsewhere"  # another replica built this period's digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +125,11 @@ def period_key(fire_time: datetime, zone: ZoneInfo) -> str:
 
 def digest_key(subscription_id: int, period: str) -> str:
     return f"digest:{subscription_id}:{period}"
+
+
+def digest_run(subscription_id: int, period: str) -> scheduled_runs.Key:
+    """The cluster-wide run that builds a subscription's digest for a period."""
+    return (f"{DIGEST_JOB_PREFIX}{subscription_id}", period)
 
 
 # ---------------------------------------------------------------------------------------- digests
@@ -185,9 +194,11 @@ async def run_digest(
     now: datetime,
     fire_time: datetime | None = None,
     builder: DigestBuilder | None = None,
+    cluster: ClusterRuns | None = None,
 ) -> DigestRun:
     """Build one subscription's digest and queue it for the period of ``fire_time`` (default: its last
-    scheduled time at or before ``now``), once: a period already queued is left alone."""
+    scheduled time at or before ``now``), once: a period already queued is left alone, and with a
+    ``cluster`` a period another replica builds is left to it."""
     db = ctx.db
     async with db.sessions() as session:
         subscription = await session.get(DigestSubscription, subscription_id)
@@ -205,10 +216,32 @@ async def run_digest(
     if address is None:
         log.warning("digest_no_recipient", subscription_id=subscription_id, platform=subscription.platform)
         return DigestRun(subscription_id, DigestOutcome.NO_RECIPIENT, period)
+    if cluster is None:
+        return await _build_and_queue(ctx, subscription, address, period, now=now, builder=builder)
+    runs: list[DigestRun] = []
+
+    async def work(_runs: object) -> None:
+        runs.append(await _build_and_queue(ctx, subscription, address, period, now=now, builder=builder))
+
+    await cluster.share([digest_run(subscription_id, period)], work)
+    return runs[0] if runs else DigestRun(subscription_id, DigestOutcome.ELSEWHERE, period)
+
+
+async def _build_and_queue(
+    ctx: BotContext,
+    subscription: DigestSubscription,
+    address: Address,
+    period: str,
+    *,
+    now: datetime,
+    builder: DigestBuilder | None,
+) -> DigestRun:
+    db, subscription_id = ctx.db, subscription.id
     digest = await (builder or build_digest)(ctx, subscription, now=now)
     if digest is None:
         log.info("digest_empty", subscription_id=subscription_id, period=period)
         return DigestRun(subscription_id, DigestOutcome.EMPTY, period)
+    key = digest_key(subscription_id, period)
     message = outbox_message(key, DIGEST_PURPOSE, address, digest_payload(digest))
     new = await outbox.enqueue(db, [message], now=now)
     async with db.transaction() as session:
@@ -224,7 +257,12 @@ async def run_digest(
 
 
 async def catch_up_missed(
-    ctx: BotContext, *, now: datetime, grace: timedelta, builder: DigestBuilder | None = None
+    ctx: BotContext,
+    *,
+    now: datetime,
+    grace: timedelta,
+    builder: DigestBuilder | None = None,
+    cluster: ClusterRuns | None = None,
 ) -> list[DigestRun]:
     """On start: send each subscription's last scheduled digest that was never queued, if it is at most
     ``grace`` late; log the later ones as skipped."""
@@ -251,7 +289,11 @@ async def catch_up_missed(
             )
             continue
         log.info("digest_missed_sending", subscription_id=subscription.id, period=period)
-        runs.append(await run_digest(ctx, subscription.id, now=now, fire_time=fire_time, builder=builder))
+        runs.append(
+            await run_digest(
+                ctx, subscription.id, now=now, fire_time=fire_time, builder=builder, cluster=cluster
+            )
+        )
     return runs
 
 
@@ -269,3 +311,15 @@ async def daily_health(ctx: BotContext, *, now: datetime) -> None:
 async def forget_inbound_events(ctx: BotContext) -> None:
     removed = await forget_old(ctx.db)
     log.info("inbound_events_forgotten", count=removed)
+
+
+async def purge_delivered(ctx: BotContext, *, now: datetime, retention: timedelta) -> None:
+    """Daily upkeep: drop the content of messages sent longer than ``retention`` ago (and the rows of
+    very old ones, see :mod:`storage.outbox_upkeep`), pacing slots no longer used, and the records
+    of scheduled runs older than the retention period."""
+    purged = await outbox.purge_sent(ctx.db, now=now, retention=retention)
+    idle = await pacing.forget_idle(ctx.db, before=now - timedelta(days=1))
+    runs = await scheduled_runs.forget_before(ctx.db, before=now - max(retention, timedelta(days=2)))
+    log.info(
+        "outbox_purged", emptied=purged.emptied, deleted=purged.deleted, pace_keys=idle, scheduled_runs=runs
+    )

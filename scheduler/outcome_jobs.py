@@ -10,11 +10,12 @@ still open, so running the check twice, or on two replicas at once, changes and 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.health.outcomes import OutcomeState, Progress
@@ -42,16 +43,15 @@ class OutcomeCheck:
     demonstrated: int = 0
 
 
+_OPEN_MEASURABLE = (Outcome.status == OutcomeStatus.OPEN.value, Outcome.metric.is_not(None))
+
+
 async def _next_accounts(db: Database, after: int, limit: int) -> list[int]:
     """Ids above ``after`` of accounts with an open measurable outcome, in order."""
     async with db.sessions() as session:
         rows = await session.scalars(
             select(Outcome.account_id)
-            .where(
-                Outcome.status == OutcomeStatus.OPEN.value,
-                Outcome.metric.is_not(None),
-                Outcome.account_id > after,
-            )
+            .where(*_OPEN_MEASURABLE, Outcome.account_id > after)
             .group_by(Outcome.account_id)
             .order_by(Outcome.account_id)
             .limit(limit)
@@ -59,9 +59,26 @@ async def _next_accounts(db: Database, after: int, limit: int) -> list[int]:
         return list(rows.all())
 
 
-async def check_outcomes(db: Database, *, day: date, now: datetime, batch: int = BATCH) -> OutcomeCheck:
+async def accounts_to_check(db: Database) -> int:
+    """How many accounts have an open measurable outcome (what a run of the check goes through)."""
+    async with db.sessions() as session:
+        count = await session.scalar(
+            select(func.count(distinct(Outcome.account_id))).where(*_OPEN_MEASURABLE)
+        )
+    return int(count or 0)
+
+
+async def check_outcomes(
+    db: Database,
+    *,
+    day: date,
+    now: datetime,
+    batch: int = BATCH,
+    progress: Callable[[int], None] | None = None,
+) -> OutcomeCheck:
     """Evaluate every open measurable outcome on ``day``; persist what is achieved or missed, then send
-    the owners of newly achieved ones (and of any achieved earlier but not yet told) their summary."""
+    the owners of newly achieved ones (and of any achieved earlier but not yet told) their summary.
+    ``progress`` hears of the number of accounts in each batch evaluated."""
     changed: Counter[Progress] = Counter()
     accounts = 0
     after = 0
@@ -70,6 +87,8 @@ async def check_outcomes(db: Database, *, day: date, now: datetime, batch: int =
         accounts += len(ids)
         async with db.sessions() as session:
             plans = await plans_for_accounts(session, ids, day)
+        if progress is not None:
+            progress(len(ids))
         due = [state for states in plans.values() for state in states if _to_persist(state)]
         if not due:
             continue

@@ -10,8 +10,12 @@
 - ``inbound:cleanup``: forgets old inbound event ids, daily.
 - ``feedback:escalate``: feedback still unacknowledged after 1 and 3 business days, every 30 minutes.
 - ``feedback:themes``: recurring feedback across accounts, alerted to the CX channel, every 30 minutes.
+- ``outbox:retention``: sent messages' content dropped after ``TOUCHPOINT_OUTBOX_RETENTION_DAYS``,
+  daily at 03:45 UTC.
 
-Every replica may run the same jobs: the outbox's idempotency keys keep each post to one.
+Every replica runs the same scheduler. The outbox's idempotency keys keep each post to one; on
+PostgreSQL the cluster-wide jobs (all but the refresh) and each digest also run on one replica per
+schedule (:mod:`scheduler.cluster`), so the nightly work is not done once per replica.
 """
 
 from __future__ import annotations
@@ -35,9 +39,11 @@ from bot.core.context import BotContext
 from bot.feedback.config import load_feedback_config
 from bot.log import get_logger
 from bot.metrics import Metrics
+from scheduler.cluster import ClusterRuns, run_period
 from scheduler.digest_batch import DigestBatcher, run_digests
 from scheduler.feedback_jobs import detect_themes, escalate_unacknowledged
 from scheduler.jobs import (
+    DIGEST_JOB_PREFIX,
     DigestBuilder,
     DigestOutcome,
     DigestRun,
@@ -46,6 +52,7 @@ from scheduler.jobs import (
     daily_health,
     digest_trigger,
     forget_inbound_events,
+    purge_delivered,
     subscription_zone,
 )
 from scheduler.outcome_jobs import check_outcomes
@@ -54,7 +61,6 @@ from storage.models import DigestSubscription
 
 log = get_logger("touchpoint.scheduler")
 
-DIGEST_JOB_PREFIX = "digest:"
 CATCH_UP_JOB = "digests:catch-up"
 REFRESH_JOB = "subscriptions:refresh"
 REMINDERS_JOB = "reminders"
@@ -63,7 +69,13 @@ OUTCOMES_JOB = "outcomes:daily"
 CLEANUP_JOB = "inbound:cleanup"
 ESCALATE_JOB = "feedback:escalate"
 THEMES_JOB = "feedback:themes"
+RETENTION_JOB = "outbox:retention"
 REFRESH_EVERY = timedelta(minutes=5)
+# Jobs that do cluster-wide work: one replica runs each scheduled run (the refresh is per replica;
+# the catch-up and the digests claim each digest on its own).
+CLUSTER_JOBS = frozenset(
+    {REMINDERS_JOB, HEALTH_JOB, OUTCOMES_JOB, CLEANUP_JOB, ESCALATE_JOB, THEMES_JOB, RETENTION_JOB}
+)
 
 Work = Callable[[], Awaitable[bool]]  # a job's body: True when it queued something to send
 RUN_OK = "ok"
@@ -99,8 +111,11 @@ class Scheduler:
         builder: DigestBuilder | None = None,
         on_enqueued: Callable[[], object] | None = None,
         metrics: Metrics | None = None,
+        cluster: ClusterRuns | None = None,
     ) -> None:
         self.ctx = ctx
+        self.cluster = cluster or ClusterRuns(ctx.db, clock=ctx.now)
+        self._triggers: dict[str, Any] = {}
         self.grace = grace if grace is not None else timedelta(minutes=ctx.settings.digest_grace_minutes)
         self.builder = builder
         self.on_enqueued = on_enqueued
@@ -128,6 +143,7 @@ class Scheduler:
         self._add(CLEANUP_JOB, self._cleanup, CronTrigger(hour=3, minute=30, timezone=UTC))
         self._add(ESCALATE_JOB, self._escalate, CronTrigger(minute="5,35", timezone=UTC))
         self._add(THEMES_JOB, self._themes, CronTrigger(minute="20,50", timezone=UTC))
+        self._add(RETENTION_JOB, self._retention, CronTrigger(hour=3, minute=45, timezone=UTC))
         self._add(CATCH_UP_JOB, self._catch_up, DateTrigger())  # at once, by the wall clock
         await self.refresh_jobs()
         self.aps.start(paused=paused)
@@ -153,6 +169,7 @@ class Scheduler:
         first = trigger.get_next_fire_time(None, self.ctx.now())
         if first is not None:
             options["next_run_time"] = first
+        self._triggers[job_id] = trigger
         self.aps.add_job(
             self._run,
             trigger,
@@ -167,13 +184,29 @@ class Scheduler:
         (``ok`` or ``failed``), which :meth:`_on_job_event` counts."""
         with structlog.contextvars.bound_contextvars(job=job_id, run_id=uuid.uuid4().hex[:12]):
             try:
-                queued = await work()
+                queued = await self._once_in_cluster(job_id, work)
             except Exception:
                 log.exception("scheduler_job_failed", job=job_id)
                 return RUN_FAILED
             if queued and self.on_enqueued is not None:
                 self.on_enqueued()
             return RUN_OK
+
+    async def _once_in_cluster(self, job_id: str, work: Work) -> bool:
+        """Run a cluster-wide job here only if this replica gets its run for the current schedule
+        period (another replica runs it otherwise); any other job simply runs."""
+        trigger = self._triggers.get(job_id)
+        if job_id not in CLUSTER_JOBS or trigger is None:
+            return await work()
+        queued: list[bool] = []
+
+        async def body(_runs: object) -> None:
+            queued.append(await work())
+
+        run = (job_id, run_period(trigger, self.ctx.now()))
+        if not await self.cluster.share([run], body):
+            log.info("scheduler_job_ran_elsewhere", job=job_id, period=run[1])
+        return any(queued)
 
     def _on_job_event(self, event: JobEvent) -> None:
         if self.metrics is None:
@@ -232,10 +265,14 @@ class Scheduler:
         return run.outcome is DigestOutcome.ENQUEUED
 
     async def _digest_batch(self, subscription_ids: list[int]) -> dict[int, DigestRun]:
-        return await run_digests(self.ctx, subscription_ids, now=self.ctx.now(), builder=self.builder)
+        return await run_digests(
+            self.ctx, subscription_ids, now=self.ctx.now(), builder=self.builder, cluster=self.cluster
+        )
 
     async def _catch_up(self) -> bool:
-        runs = await catch_up_missed(self.ctx, now=self.ctx.now(), grace=self.grace, builder=self.builder)
+        runs = await catch_up_missed(
+            self.ctx, now=self.ctx.now(), grace=self.grace, builder=self.builder, cluster=self.cluster
+        )
         return any(run.outcome is DigestOutcome.ENQUEUED for run in runs)
 
     async def _reminders(self) -> bool:
@@ -274,4 +311,9 @@ class Scheduler:
 
     async def _cleanup(self) -> bool:
         await forget_inbound_events(self.ctx)
+        return False
+
+    async def _retention(self) -> bool:
+        retention = timedelta(days=self.ctx.settings.outbox_retention_days)
+        await purge_delivered(self.ctx, now=self.ctx.now(), retention=retention)
         return False

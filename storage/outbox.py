@@ -1,23 +1,49 @@
 """Outbox rows: enqueue once per idempotency key, claim due rows, record the outcome.
 
-Claiming is one ``UPDATE ... RETURNING`` that takes a lease on rows nobody holds; on PostgreSQL the
-candidate rows are picked with ``FOR UPDATE SKIP LOCKED`` so several workers never wait on, or take,
-each other's rows.
+Claiming is one ``UPDATE ... RETURNING`` that takes a lease on rows nobody holds and stamps them with
+a fresh claim token; on PostgreSQL the candidate rows are picked with ``FOR UPDATE SKIP LOCKED`` so
+several workers never wait on, or take, each other's rows. Everything a worker records afterwards
+(:func:`renew`, :func:`begin_send`, :func:`mark_sent`, :func:`mark_failed`) is conditional on that token:
+a worker whose lease ran out and was taken over cannot overwrite what the new holder does, and learns
+that it lost the row (the functions return False).
+
+A send in flight is marked (``send_started_at``) until its outcome is recorded, so a row claimed again
+after a crash says that it may already be on the platform (:attr:`Claimed.in_doubt_since`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
+from storage.outbox_upkeep import OutboxStats, Purged, purge_sent, retry_dead, stats, status_is
+
+__all__ = [
+    "Claimed",
+    "NewMessage",
+    "OutboxStats",
+    "Purged",
+    "begin_send",
+    "claim",
+    "enqueue",
+    "enqueue_in",
+    "enqueue_new_keys",
+    "mark_failed",
+    "mark_sent",
+    "purge_sent",
+    "renew",
+    "retry_dead",
+    "stats",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +65,10 @@ class Claimed:
     address: dict[str, Any]
     payload: dict[str, Any]
     attempts: int
+    claim_token: str = ""
+    # When an earlier send of this row began and its outcome was never recorded (the worker died or
+    # lost its lease mid-send, or the answer never came): the message may be on the platform already.
+    in_doubt_since: datetime | None = None
 
 
 async def enqueue(db: Database, messages: Sequence[NewMessage], *, now: datetime) -> int:
@@ -87,14 +117,15 @@ async def enqueue_in(session: AsyncSession, messages: Sequence[NewMessage], *, n
 
 def _due(now: datetime) -> Any:
     return and_(
-        OutboxMessage.status == OutboxStatus.PENDING.value,
+        status_is(OutboxStatus.PENDING),
         OutboxMessage.next_attempt_at <= now,
         or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
     )
 
 
 async def claim(db: Database, *, now: datetime, limit: int, lease: timedelta) -> list[Claimed]:
-    """Take a lease on up to ``limit`` due rows, oldest due first."""
+    """Take a lease on up to ``limit`` due rows, oldest due first, under a new claim token."""
+    token = uuid.uuid4().hex
     candidates = (
         select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.next_attempt_at).limit(limit)
     )
@@ -106,7 +137,7 @@ async def claim(db: Database, *, now: datetime, limit: int, lease: timedelta) ->
     statement = (
         update(OutboxMessage)
         .where(OutboxMessage.id.in_(select(picked.c.id)), _due(now))
-        .values(claimed_until=now + lease)
+        .values(claimed_until=now + lease, claim_token=token)
         .returning(
             OutboxMessage.id,
             OutboxMessage.idempotency_key,
@@ -115,6 +146,8 @@ async def claim(db: Database, *, now: datetime, limit: int, lease: timedelta) ->
             OutboxMessage.address,
             OutboxMessage.payload,
             OutboxMessage.attempts,
+            OutboxMessage.claim_token,
+            OutboxMessage.send_started_at,
         )
         .execution_options(synchronize_session=False)
     )
@@ -123,77 +156,106 @@ async def claim(db: Database, *, now: datetime, limit: int, lease: timedelta) ->
     return sorted((Claimed(*row) for row in rows), key=lambda c: c.id)
 
 
-async def mark_sent(db: Database, message_id: int, *, now: datetime, external_id: str | None) -> None:
+def _held_by(message_id: int, token: str) -> Any:
+    return and_(
+        OutboxMessage.id == message_id,
+        status_is(OutboxStatus.PENDING),
+        OutboxMessage.claim_token == token,
+    )
+
+
+async def renew(db: Database, ids: Sequence[int], *, token: str, now: datetime, lease: timedelta) -> set[int]:
+    """Extend the lease on the rows of ``ids`` still held under ``token``; returns those ids."""
+    if not ids:
+        return set()
     async with db.transaction() as session:
-        await session.execute(
+        result = await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(
+                OutboxMessage.id.in_(list(ids)),
+                status_is(OutboxStatus.PENDING),
+                OutboxMessage.claim_token == token,
+            )
+            .values(claimed_until=now + lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(result.scalars())
+
+
+async def begin_send(db: Database, message_id: int, *, token: str, now: datetime, lease: timedelta) -> bool:
+    """Just before a send: check the row is still held under ``token``, renew the lease (so no other
+    worker can take it while the send may still land), and mark the send as in flight. False: the
+    row was lost to another worker and must not be sent."""
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(_held_by(message_id, token))
+            .values(claimed_until=now + lease, send_started_at=now)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.first() is not None
+
+
+async def mark_sent(
+    db: Database, message_id: int, *, token: str, now: datetime, external_id: str | None
+) -> bool:
+    """Record the send. Allowed while the row is held under ``token``, or held by nobody (the lease
+    ended and no one took it over yet: the send still happened). False: another worker holds the row
+    now, and will find the message on the platform (Slack) or may send it again (Teams)."""
+    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    async with db.transaction() as session:
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                status_is(OutboxStatus.PENDING),
+                or_(OutboxMessage.claim_token == token, free),
+            )
             .values(
                 status=OutboxStatus.SENT.value,
                 sent_at=now,
                 claimed_until=None,
+                send_started_at=None,
                 attempts=OutboxMessage.attempts + 1,
                 external_id=external_id,
                 last_error=None,
             )
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
         )
+        return result.first() is not None
 
 
 async def mark_failed(
-    db: Database, message_id: int, *, error: str, retry_at: datetime | None, count_attempt: bool = True
-) -> None:
-    """Record a failed attempt: retry at ``retry_at``, or give up (dead) when it is None."""
-    values: dict[str, Any] = {"claimed_until": None, "last_error": error[:2000]}
+    db: Database,
+    message_id: int,
+    *,
+    token: str,
+    error: str,
+    retry_at: datetime | None,
+    count_attempt: bool = True,
+    in_doubt: bool = True,
+) -> bool:
+    """Record a failed (or deferred) attempt: retry at ``retry_at``, or give up (dead) when it is None.
+    ``in_doubt=False`` says the platform refused the message, so it is certainly not there: the in-flight
+    mark goes. False: the row is no longer held under ``token`` (nothing is changed)."""
+    values: dict[str, Any] = {"claimed_until": None, "claim_token": None, "last_error": error[:2000]}
     if count_attempt:
         values["attempts"] = OutboxMessage.attempts + 1
+    if not in_doubt:
+        values["send_started_at"] = None
     if retry_at is None:
         values["status"] = OutboxStatus.DEAD.value
     else:
         values["next_attempt_at"] = retry_at
     async with db.transaction() as session:
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values))
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxStats:
-    pending: int
-    due: int
-    dead: int
-    sent: int
-    oldest_due_at: datetime | None
-
-
-async def stats(db: Database, *, now: datetime) -> OutboxStats:
-    async with db.sessions() as session:
-        counts = dict(
-            (
-                await session.execute(
-                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-                )
-            ).all()
-        )
-        due, oldest = (
-            await session.execute(
-                select(func.count(), func.min(OutboxMessage.next_attempt_at)).where(
-                    OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.next_attempt_at <= now
-                )
-            )
-        ).one()
-    return OutboxStats(
-        pending=int(counts.get(OutboxStatus.PENDING.value, 0)),
-        due=int(due),
-        dead=int(counts.get(OutboxStatus.DEAD.value, 0)),
-        sent=int(counts.get(OutboxStatus.SENT.value, 0)),
-        oldest_due_at=oldest,
-    )
-
-
-async def retry_dead(db: Database, *, now: datetime) -> int:
-    """Give every dead row another round of attempts (``touchpoint outbox retry``)."""
-    async with db.transaction() as session:
         result = await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.status == OutboxStatus.DEAD.value)
-            .values(status=OutboxStatus.PENDING.value, attempts=0, next_attempt_at=now, claimed_until=None)
+            .where(_held_by(message_id, token))
+            .values(**values)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
         )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+        return result.first() is not None

@@ -44,7 +44,9 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 def sender_for(fake: FakeSlack) -> SlackSender:
-    settings = Settings(database_url="unused", slack_bot_token="xoxb-test", slack_api_url=fake.api_url)
+    settings = Settings(
+        database_url="sqlite+aiosqlite://", slack_bot_token="xoxb-test", slack_api_url=fake.api_url
+    )
     return SlackSender(settings)
 
 

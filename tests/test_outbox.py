@@ -167,3 +167,72 @@ def test_a_digest_payload_keeps_its_images_for_the_senders() -> None:
     chart, other = restored.blocks
     assert isinstance(chart, Image) and chart.data == b"\x89PNG..."
     assert isinstance(other, Image) and other.data is None
+
+
+# ------------------------------------------------------------------------------ leases and tokens
+
+LEASE = timedelta(minutes=2)
+
+
+async def test_only_the_holder_of_a_claim_records_its_outcome(db: Database) -> None:
+    await outbox.enqueue(db, [message("slow")], now=NOW)
+    [first] = await outbox.claim(db, now=NOW, limit=10, lease=LEASE)
+    later = NOW + timedelta(minutes=3)  # the first worker's lease ran out, a second one claims
+    [second] = await outbox.claim(db, now=later, limit=10, lease=LEASE)
+    assert first.claim_token != second.claim_token
+    assert not await outbox.begin_send(db, first.id, token=first.claim_token, now=later, lease=LEASE)
+    assert not await outbox.mark_failed(db, first.id, token=first.claim_token, error="x", retry_at=later)
+    assert not await outbox.mark_sent(db, first.id, token=first.claim_token, now=later, external_id="1")
+    assert await outbox.mark_sent(db, second.id, token=second.claim_token, now=later, external_id="2")
+    stats = await outbox.stats(db, now=later)
+    assert (stats.sent, stats.pending) == (1, 0)
+
+
+async def test_a_send_that_outlived_its_lease_is_still_recorded_when_nobody_took_over(db: Database) -> None:
+    await outbox.enqueue(db, [message("late")], now=NOW)
+    [claimed] = await outbox.claim(db, now=NOW, limit=10, lease=LEASE)
+    late = NOW + timedelta(minutes=5)
+    assert await outbox.mark_sent(db, claimed.id, token=claimed.claim_token, now=late, external_id="1")
+
+
+async def test_renewing_keeps_other_workers_off(db: Database) -> None:
+    await outbox.enqueue(db, [message(f"k{i}") for i in range(3)], now=NOW)
+    claimed = await outbox.claim(db, now=NOW, limit=10, lease=LEASE)
+    ids = [c.id for c in claimed]
+    token = claimed[0].claim_token
+    renewed_at = NOW + timedelta(seconds=100)
+    assert await outbox.renew(db, ids, token=token, now=renewed_at, lease=LEASE) == set(ids)
+    assert await outbox.claim(db, now=NOW + timedelta(seconds=150), limit=10, lease=LEASE) == []
+    assert await outbox.renew(db, ids, token="someone-else", now=renewed_at, lease=LEASE) == set()
+
+
+async def test_a_send_never_recorded_comes_back_in_doubt(db: Database) -> None:
+    await outbox.enqueue(db, [message("crash")], now=NOW)
+    [claimed] = await outbox.claim(db, now=NOW, limit=10, lease=LEASE)
+    assert claimed.in_doubt_since is None
+    started = NOW + timedelta(seconds=1)
+    assert await outbox.begin_send(db, claimed.id, token=claimed.claim_token, now=started, lease=LEASE)
+    # ...the worker dies here, between the platform's answer and mark_sent.
+    assert await outbox.claim(db, now=started + timedelta(minutes=1), limit=10, lease=LEASE) == []
+    [again] = await outbox.claim(db, now=started + timedelta(minutes=3), limit=10, lease=LEASE)
+    assert again.in_doubt_since == started
+    # A refusal clears the doubt (nothing was posted); a deferral or a network error keeps it.
+    retry = started + timedelta(minutes=4)
+    assert await outbox.mark_failed(db, again.id, token=again.claim_token, error="t", retry_at=retry)
+    [third] = await outbox.claim(db, now=retry, limit=10, lease=LEASE)
+    assert third.in_doubt_since == started
+    refused = await outbox.mark_failed(
+        db, third.id, token=third.claim_token, error="refused", retry_at=retry, in_doubt=False
+    )
+    assert refused
+    [fourth] = await outbox.claim(db, now=retry, limit=10, lease=LEASE)
+    assert fourth.in_doubt_since is None
+
+
+def test_a_round_claims_what_it_can_send_within_half_its_lease(sqlite_db: Database) -> None:
+    worker = DeliveryWorker(sqlite_db, {}, lease=timedelta(minutes=2))
+    assert worker.claim_limit() == 50  # 300 a minute: 0.2 s a message, 300 fit; the batch caps it
+    worker.seconds_per_send = 3.0  # a slow Slack
+    assert worker.claim_limit() == 20
+    worker.lease = timedelta(seconds=5)
+    assert worker.claim_limit() == 1

@@ -652,15 +652,15 @@ async def test_a_throttled_reply_is_retried_after_retry_after(env: TeamsEnv) -> 
     assert "Here is what I can do" in texts_of(answer.card)
 
 
-async def test_proactive_send_backs_off_on_503_and_412(env: TeamsEnv, team: Team) -> None:
+async def test_proactive_send_tries_once_and_leaves_retrying_to_the_outbox(env: TeamsEnv, team: Team) -> None:
     await env.post(bot_added(MAYA_T, service_url=env.service_url))
-    env.fake.fail_next("send", 503)
-    env.fake.fail_next("send", 412)
+    env.fake.fail_next("send", 429, retry_after="7")
     before = list(env.sleeps)
-    await env.adapter.send_to_person(team.maya, Reply(summary="Hello", blocks=(Text("Hello"),)))
-    waits = env.sleeps[len(before) :]
-    assert len(waits) == 2 and 0 < waits[0] < waits[1]
-    assert len(env.fake.of("send")) == 2  # welcome + the proactive message
+    with pytest.raises(TeamsDeliveryError) as raised:
+        await env.adapter.send_to_person(team.maya, Reply(summary="Hello", blocks=(Text("Hello"),)))
+    assert (raised.value.status, raised.value.retry_after) == (429, 7.0)
+    assert env.sleeps == before  # nothing waited in the process: the outbox waits for Retry-After
+    assert len(env.fake.of("send", ok_only=False)) == 2  # welcome + one throttled try
 
 
 async def test_proactive_send_gives_up_on_a_500(env: TeamsEnv, team: Team) -> None:

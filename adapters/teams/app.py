@@ -19,9 +19,12 @@ module decides what the activity means and where the answer goes:
   the person or channel, once.
 - Tenants not in ``TOUCHPOINT_TEAMS_TENANT_IDS`` (when set) get a refusal and no data; nothing of
   theirs is stored or looked up.
-- With ``MicrosoftAppId`` set every request needs a valid Bot Framework token (401 otherwise). Without
-  it (the Bot Framework Emulator's mode) requests are not authenticated, so they are only accepted
-  when their service URL is on this machine: nobody can have answers sent elsewhere.
+- With ``MicrosoftAppId`` set every request needs a valid Bot Framework token (401 otherwise; 503 when
+  it cannot be checked now). Without it (the Bot Framework Emulator's mode) requests are not
+  authenticated, so they are only accepted when their service URL is on this machine: nobody can have
+  answers sent elsewhere (:mod:`adapters.teams.service_url`).
+- A body is refused (400) before it is read when it nests too deeply or holds text no database can
+  store; names and text lose their control characters (:mod:`adapters.teams.inbound`).
 
 This module is the thin part: the HTTP entry point, botbuilder's handler and the turn logic. What an
 activity says, and the shapes of the answers, are pure functions in :mod:`adapters.teams.activities`;
@@ -30,7 +33,6 @@ posting, and remembering the conversations Touchpoint can post to, is :mod:`adap
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -48,7 +50,6 @@ from adapters.teams.activities import (
     card_response,
     command_request,
     in_place,
-    is_local,
     kind_of,
     message_activity,
     one_liner,
@@ -57,15 +58,17 @@ from adapters.teams.activities import (
     tenant_of,
     text_response,
 )
-from adapters.teams.auth import TouchpointAuthentication
+from adapters.teams.auth import TokenUncheckable, TokenVerifier, TouchpointAuthentication, token_problem
 from adapters.teams.card_actions import CardAction, read_action
 from adapters.teams.cards import Card, plain
 from adapters.teams.conversations import CHANNEL, PERSONAL, ConversationStore
 from adapters.teams.delivery import Sender, TeamsDeliveryError, TeamsUnreachable, base_conversation_id
 from adapters.teams.forms import render_form
 from adapters.teams.identity import TeamsIdentity
+from adapters.teams.inbound import BodyProblem, clean_activity, read_body
 from adapters.teams.proactive import Poster
 from adapters.teams.render import notice_card, render_reply
+from adapters.teams.service_url import service_url_problem
 from bot.core.dispatch import Bot, error_reply
 from bot.errors import crash_message, new_reference
 from bot.log import get_logger
@@ -82,6 +85,7 @@ CANNOT_SEND_PRIVATELY = (
     "Open Touchpoint in Teams (Apps) and ask me there."
 )
 ANSWERED_BELOW = "Touchpoint answered in the conversation."
+RETRY_AFTER_SECONDS = 30  # when a token cannot be checked now
 GATED_TYPES = frozenset(
     {
         ActivityTypes.message,
@@ -168,6 +172,7 @@ class TeamsAdapter:
             message_of=self._message,
         )
         self.handler = _Handler(self)
+        self.verifier = TokenVerifier()
         if not self.app_id:
             log.warning("teams_without_authentication", hint="set MicrosoftAppId outside local development")
 
@@ -178,32 +183,45 @@ class TeamsAdapter:
     # ------------------------------------------------------------------------------------- HTTP
 
     async def handle(self, request: web.Request) -> web.Response:
-        """One Bot Framework activity: 400 when it is not one, 401 when it is not authentic."""
+        """One Bot Framework activity: 400 when it is not one, 401 when it is not authentic, 503 when
+        its token cannot be checked now."""
         if request.content_type != "application/json":
             return web.json_response({"error": "expected application/json"}, status=415)
         try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            log.warning("teams_malformed_request", reason="not json")
+            body = read_body(await request.read())
+        except BodyProblem as problem:
+            log.warning("teams_malformed_request", reason=str(problem))
             return web.json_response({"error": "malformed request body"}, status=400)
         activity = parse_activity(body)
         if activity is None:
             log.warning("teams_malformed_request", reason="not an activity")
             return web.json_response({"error": "not a Bot Framework activity"}, status=400)
-        auth_header = request.headers.get("Authorization", "")
-        if not self.app_id and not is_local(activity.service_url):
+        url_problem = service_url_problem(activity.service_url, local_only=not self.app_id)
+        if url_problem is not None:
             # Without authentication anyone could claim to be anyone; answers may then only go to
-            # this machine (the Emulator), never to a service URL a stranger chose.
-            log.warning("teams_request_refused", reason="unauthenticated mode, service URL not local")
+            # this machine (the Emulator), never to a service URL a stranger chose. With it, the URL
+            # must still read the same to every parser (the token vouches for the string).
+            log.warning("teams_request_refused", reason=url_problem)
             return web.json_response({"error": "unauthorized"}, status=401)
-        if self.app_id and not auth_header:
-            log.warning("teams_request_refused", reason="no token")
-            return web.json_response({"error": "unauthorized"}, status=401)
+        auth_header = request.headers.get("Authorization", "")
+        if self.app_id:
+            token_refusal = token_problem(auth_header) if auth_header else "no token"
+            if token_refusal is not None:
+                log.warning("teams_request_refused", reason=token_refusal)
+                return web.json_response({"error": "unauthorized"}, status=401)
         try:
             authenticated = await self._authenticate(activity, auth_header)
+        except TokenUncheckable as error:
+            log.warning("teams_token_unchecked", reason=str(error))
+            return web.json_response(
+                {"error": "cannot check the token now"},
+                status=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         except Exception as error:  # PermissionError, jwt errors, malformed headers: all mean "no"
             log.warning("teams_request_refused", reason=type(error).__name__)
             return web.json_response({"error": "unauthorized"}, status=401)
+        clean_activity(activity)
         try:
             invoke = await self.cloud.process_activity(authenticated, activity, self.handler.on_turn)
         except Exception:
@@ -217,12 +235,17 @@ class TeamsAdapter:
     async def _authenticate(self, activity: Activity, auth_header: str) -> Any:
         authentication = self.cloud.bot_framework_authentication
         if not self.app_id:
-            return await authentication.authenticate_request(activity, auth_header)
+            # The Emulator's mode checks no token, whatever the request carries: checking one would
+            # fetch Microsoft's signing keys with blocking HTTP on the event loop.
+            return await authentication.authenticate_request(activity, "")
         # botbuilder checks tokens with blocking HTTP (Microsoft's signing keys, fetched once a day):
-        # run it in a worker thread so the event loop keeps serving meanwhile.
-        return await asyncio.to_thread(
-            asyncio.run, authentication.authenticate_request(activity, auth_header)
-        )
+        # on the verifier's own threads, bounded in time, so a flood of forged tokens holds up
+        # nothing else.
+        return await self.verifier.authenticate(authentication, activity, auth_header)
+
+    def close(self) -> None:
+        """Stop the token verifier's threads (the web server's shutdown)."""
+        self.verifier.close()
 
     # ------------------------------------------------------------------------------------- turns
 

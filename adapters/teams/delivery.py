@@ -1,11 +1,13 @@
 """Sending to the Bot Connector: a per-conversation rate limit and retries with backoff.
 
 Every call the adapter makes to the connector (replies, proactive posts, card updates, member look-ups)
-goes through :class:`Sender`. Throttled or briefly failing answers (429, 412, 502, 503, 504, and
-connection errors) are tried again after ``Retry-After`` when the service gives one, else after an
-exponential backoff with jitter; anything else fails at once with :class:`TeamsDeliveryError`.
-The connector's own HTTP retries are switched off (see :mod:`adapters.teams.auth`) so this is the one
-place that decides.
+goes through :class:`Sender`. During a turn, throttled or briefly failing answers (429, 412, 502, 503,
+504, and connection errors) are tried again after ``Retry-After`` when the service gives one, else
+after an exponential backoff with jitter; anything else fails at once with :class:`TeamsDeliveryError`.
+A call made ``once`` (an outbox send) is tried a single time and never waits: a throttled or failing
+conversation goes straight back to the outbox, which retries it (honouring Retry-After) while the rest
+of the batch goes on. The connector's own HTTP retries are switched off (see :mod:`adapters.teams.auth`)
+so these are the only places that decide.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ class TeamsDeliveryError(Exception):
     @property
     def permanent(self) -> bool:
         return self.status is not None and self.status < 500 and self.status not in limits.RETRY_STATUSES
+
+
+class TeamsHeld(TeamsDeliveryError):
+    """Not sent: the conversation is at its rate limit in this process (the connector was not asked)."""
 
 
 class TeamsUnreachable(TeamsDeliveryError):
@@ -129,12 +135,18 @@ class RateLimiter:
 
     async def acquire(self, key: str) -> None:
         while True:
-            wait = self.wait_time(key)
+            wait = self.try_acquire(key)
             if wait <= 0:
-                self._sent[key].append(self._clock())
-                self._forget_idle()
                 return
             await self._sleep(wait)
+
+    def try_acquire(self, key: str) -> float:
+        """Count a send now if it fits (returns 0), else the seconds until it would (nothing counted)."""
+        wait = self.wait_time(key)
+        if wait <= 0:
+            self._sent[key].append(self._clock())
+            self._forget_idle()
+        return wait
 
     def _forget_idle(self) -> None:
         if len(self._sent) < 1000:
@@ -172,22 +184,30 @@ class Sender:
         operation: Callable[[], Awaitable[T]],
         *,
         limited: bool = True,
+        once: bool = False,
     ) -> T:
-        """``operation()`` with retries; ``limited`` calls count against the conversation's rate."""
+        """``operation()`` with retries; ``limited`` calls count against the conversation's rate.
+        ``once``: a single try that never waits (the caller retries later)."""
         key = base_conversation_id(conversation_id)
-        for attempt in range(1, self.retry.attempts + 1):
-            if limited:
+        attempts = 1 if once else self.retry.attempts
+        for attempt in range(1, attempts + 1):
+            if limited and once:
+                wait = self.limiter.try_acquire(key)
+                if wait > 0:
+                    message = f"Teams {what} held: conversation at its rate limit"
+                    raise TeamsHeld(message, status=429, retry_after=wait)
+            elif limited:
                 await self.limiter.acquire(key)
             try:
                 return await operation()
             except HttpOperationError as error:
                 status, retry_after = _status_and_retry_after(error)
-                if status not in limits.RETRY_STATUSES or attempt == self.retry.attempts:
+                if status not in limits.RETRY_STATUSES or attempt == attempts:
                     message = f"Teams {what} failed with HTTP {status}"
                     raise TeamsDeliveryError(message, status=status, retry_after=retry_after) from error
             except ClientRequestError as error:
                 status, retry_after = None, None
-                if attempt == self.retry.attempts:
+                if attempt == attempts:
                     raise TeamsDeliveryError(f"Teams {what} failed: {type(error).__name__}") from error
             delay = self.retry.delay(attempt, retry_after)
             log.warning("teams_send_retry", what=what, status=status, attempt=attempt, delay=round(delay, 2))

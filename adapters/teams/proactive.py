@@ -1,10 +1,14 @@
 """Posting into Teams conversations, during a turn and later, and remembering where Touchpoint can post.
 
-Every message Touchpoint sends goes through :meth:`Poster.post` (retried and rate-limited by the
-:class:`adapters.teams.delivery.Sender`). Each install or message stores its conversation reference, so
-that digests, reminders and routed feedback can be posted later with ``continue_conversation``
-(:meth:`Poster.send_to_conversation`, :meth:`Poster.send_to_person`); a personal chat is opened when a
-person asks for something personal in a channel and none is known yet.
+Every message Touchpoint sends goes through :meth:`Poster.post` (rate-limited by the
+:class:`adapters.teams.delivery.Sender`, and retried there during a turn). Each install or message
+stores its conversation reference, so that digests, reminders and routed feedback can be posted later
+with ``continue_conversation`` (:meth:`Poster.send_to_conversation`, :meth:`Poster.send_to_person`); a
+personal chat is opened when a person asks for something personal in a channel and none is known yet.
+
+The two proactive methods serve the outbox, which does the retrying: they try once and never wait,
+so a throttled conversation goes back to the outbox (with its Retry-After) instead of holding up the
+worker's batch, and retries happen in one place only.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sqlalchemy import select
 from adapters.teams.activities import address_message, kind_of, tenant_of
 from adapters.teams.conversations import PERSONAL, ConversationStore
 from adapters.teams.delivery import Sender, TeamsDeliveryError, TeamsUnreachable, base_conversation_id
+from adapters.teams.service_url import service_url_problem
 from bot.log import get_logger
 from bot.types import Actor, Response
 from storage.db import Database
@@ -68,8 +73,10 @@ class Poster:
         *,
         origin: Activity,
         reply_to: str | None = None,
+        once: bool = False,
     ) -> str:
-        """Send ``message`` (retried, rate-limited): as a reply to ``reply_to`` or into the conversation."""
+        """Send ``message`` (rate-limited; retried unless ``once``): as a reply to ``reply_to`` or into
+        the conversation."""
         address_message(message, origin, conversation_id)
         message.reply_to_id = reply_to
         operation: Callable[[], Awaitable[Any]]
@@ -83,7 +90,9 @@ class Poster:
             async def operation() -> Any:
                 return await connector.conversations.send_to_conversation(conversation_id, message)
 
-        result = await self.sender.call("reply" if reply_to else "send", conversation_id, operation)
+        result = await self.sender.call(
+            "reply" if reply_to else "send", conversation_id, operation, once=once
+        )
         return str(getattr(result, "id", "") or "")
 
     # ------------------------------------------------------------------------------ references
@@ -124,7 +133,7 @@ class Poster:
         try:
             stored = await self.conversations.personal_for(aad) if aad else None
             if stored is not None:
-                await self.send_to_conversation(stored.conversation_id, response)
+                await self._continue(stored.conversation_id, response, once=False)
                 return True
             conversation_id = await self.open_personal_chat(turn_context)
             message = self.message_of(response, actor)
@@ -177,13 +186,24 @@ class Poster:
     # ------------------------------------------------------------------------------- proactive
 
     async def send_to_conversation(self, conversation_id: str, response: Response) -> str:
-        """Post ``response`` to a stored conversation (a channel gets a new thread); returns the new
-        activity id. Raises :class:`TeamsUnreachable` when Touchpoint was never installed or spoken to
-        there, :class:`TeamsDeliveryError` when Teams refuses or keeps failing after retries."""
+        """Post ``response`` to a stored conversation (a channel gets a new thread), trying once;
+        returns the new activity id. Raises :class:`TeamsUnreachable` when Touchpoint was never
+        installed or spoken to there, :class:`TeamsDeliveryError` when Teams refuses, throttles
+        (with its Retry-After) or fails."""
+        return await self._continue(conversation_id, response, once=True)
+
+    async def _continue(self, conversation_id: str, response: Response, *, once: bool) -> str:
         stored = await self.conversations.get(base_conversation_id(conversation_id))
         if stored is None:
             raise TeamsUnreachable(f"no stored Teams conversation {conversation_id!r}")
         reference = ConversationReference().deserialize(stored.reference)
+        # The rule every incoming activity passed: a row written before it, or by hand, is refused too.
+        problem = service_url_problem(reference.service_url, local_only=not self.app_id)
+        if problem is None and reference.service_url != stored.service_url:
+            problem = "the reference's service URL differs from the stored one"
+        if problem is not None:
+            log.warning("teams_stored_reference_refused", conversation=stored.conversation_id, reason=problem)
+            raise TeamsUnreachable(f"the stored Teams conversation {conversation_id!r} cannot be posted to")
         message = self.message_of(response, None)
         sent: list[str] = []
         failed: list[Exception] = []
@@ -196,6 +216,7 @@ class Poster:
                         stored.conversation_id,
                         message,
                         origin=turn_context.activity,
+                        once=once,
                     )
                 )
             except Exception as error:  # raised below, outside botbuilder's turn error handling

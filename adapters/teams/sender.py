@@ -1,16 +1,18 @@
 """Posting outbox messages to Microsoft Teams for the delivery worker.
 
 An address target ``person:{id}`` is a person's personal chat with Touchpoint; any other target is a
-stored conversation id (a channel or a group chat). What Teams says goes back to the worker as a
-:class:`bot.delivery.DeliveryError`: no conversation to post to is permanent, a 429 carries its
-Retry-After, a 5xx or a network error is worth another try later.
+stored conversation id (a channel or a group chat). Each send is tried once: what Teams says goes
+back to the worker as a :class:`bot.delivery.DeliveryError` at once, and the outbox is the one place
+that retries. No conversation to post to is permanent, a 429 carries its Retry-After, a 5xx or a
+network error is worth another try later (and may have been posted: Teams offers no way to check, so
+the retry posts again).
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from adapters.teams.delivery import TeamsDeliveryError, TeamsUnreachable
+from adapters.teams.delivery import TeamsDeliveryError, TeamsHeld, TeamsUnreachable
 from bot.delivery import DeliveryError
 from bot.types import Address, Reply, Response
 
@@ -40,11 +42,16 @@ class TeamsSender:
                 raw = address.target.removeprefix(PERSON_PREFIX)
                 if not raw.isdigit():
                     raise DeliveryError(f"teams: bad person target {address.target!r}", permanent=True)
-                return await self.teams.send_to_person(int(raw), reply)
-            return await self.teams.send_to_conversation(address.target, reply)
+                return await self.teams.send_to_person(int(raw), reply) or None
+            return await self.teams.send_to_conversation(address.target, reply) or None
         except TeamsUnreachable as error:
             raise DeliveryError(f"teams: {error}", permanent=True) from error
         except TeamsDeliveryError as error:
+            maybe_sent = error.status is None or error.status >= 500
             raise DeliveryError(
-                f"teams: {error}", retry_after=error.retry_after, permanent=error.permanent
+                f"teams: {error}",
+                retry_after=error.retry_after,
+                permanent=error.permanent,
+                maybe_sent=maybe_sent,
+                untried=isinstance(error, TeamsHeld),
             ) from error

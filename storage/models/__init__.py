@@ -15,6 +15,8 @@ upsert: sending the same data twice changes nothing.
   and :class:`TeamsConversation`.
 - ``access``: ingest :class:`ApiToken` and :class:`IdempotencyRecord`, :class:`InboundEvent` and the
   :class:`AuditEvent` trail.
+- ``cluster``: what replicas share: send slots (:class:`DeliveryPace`) and who runs a scheduled job
+  (:class:`ScheduledRun`).
 
 Everything is imported here, so ``from storage.models import X`` works for every model and enum, and
 ``Base.metadata`` holds every table (what Alembic compares the migrations with) once this is imported.
@@ -25,6 +27,7 @@ from __future__ import annotations
 from storage.models.access import ApiToken, AuditEvent, IdempotencyRecord, InboundEvent
 from storage.models.accounts import Account, ArrChange, Band, HealthSnapshot, LifecycleStage, UsageMetric
 from storage.models.base import NAMING_CONVENTION, Base
+from storage.models.cluster import DeliveryPace, ScheduledRun
 from storage.models.delivery import (
     DigestCadence,
     DigestScope,
@@ -55,6 +58,7 @@ __all__ = [
     "AuditEvent",
     "Band",
     "Base",
+    "DeliveryPace",
     "DigestCadence",
     "DigestScope",
     "DigestSubscription",
@@ -79,6 +83,7 @@ __all__ = [
     "OutcomeStatus",
     "Person",
     "Role",
+    "ScheduledRun",
     "SurveyKind",
     "SurveyResponse",
     "TeamsConversation",

@@ -7,7 +7,7 @@ import enum
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -24,12 +24,45 @@ class OutboxMessage(Base):
     """A message to send, stored before any API call so nothing is lost on a crash or a restart.
 
     ``idempotency_key`` names the purpose and period ("digest:12:2026-11-25"); its unique constraint is
-    what makes a double fire, a restart or a second replica post once. ``claimed_until`` is a lease: a
-    worker that dies mid-send leaves the row to be picked up again when the lease ends.
+    what makes a double fire, a restart or a second replica post once. ``claimed_until`` is a lease
+    held by the worker whose ``claim_token`` the row carries: a worker that dies mid-send leaves the row
+    to be picked up again when the lease ends, and a worker that lost its lease can no longer record an
+    outcome. ``send_started_at`` is set when a send begins and cleared once its outcome is known: a row
+    that still has it when claimed again may already be on the platform (see :mod:`bot.delivery`).
+    ``purged_at``: when a sent row's content was dropped after the retention period; the row itself
+    stays a while longer, so its key still stops the same message being queued again.
+
+    The partial indexes hold only the rows each question is about (pending, dead, sent), so claiming
+    and the ``/metrics`` gauges never read the sent rows that make up most of the table.
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_next_attempt_at", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index(
+            "ix_outbox_message_pending",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_outbox_message_dead",
+            "id",
+            postgresql_where=text("status = 'dead'"),
+            sqlite_where=text("status = 'dead'"),
+        ),
+        Index(
+            "ix_outbox_message_sent",
+            "sent_at",
+            postgresql_where=text("status = 'sent'"),
+            sqlite_where=text("status = 'sent'"),
+        ),
+        Index(
+            "ix_outbox_message_unpurged",
+            "sent_at",
+            postgresql_where=text("status = 'sent' AND purged_at IS NULL"),
+            sqlite_where=text("status = 'sent' AND purged_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -41,10 +74,13 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DigestCadence(enum.StrEnum):

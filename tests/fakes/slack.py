@@ -4,13 +4,23 @@ It answers the methods Touchpoint uses, plus ``response_url`` posts (under /resp
 told to fail: ``fail_next(method, status, retry_after=..., error=...)`` queues error answers for a
 method (HTTP errors, or Slack's own ``{"ok": false, "error": ...}`` refusals with status 200). Each
 recorded :class:`Call` keeps the status it was answered with.
+
+Posted messages are kept per channel (``messages``) with their ``ts`` (from ``clock``, seconds since
+the epoch, so tests can use their own time) and metadata, and ``conversations.history`` /
+``conversations.replies`` answer from them like Slack: newest first, within ``oldest``/``latest``,
+``limit`` per page with a cursor, metadata only with ``include_all_metadata``. A slow Slack:
+``post_delay`` seconds before each ``chat.postMessage`` answer. A crash in the middle of a send:
+``hang_when(predicate)`` makes the posts it matches land (stored, visible in the history) but never
+be answered, as when the sender dies after Slack took the message; ``hung`` lists them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -34,6 +44,13 @@ class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    clock: Callable[[], float] = time.time
+    post_delay: float = 0.0
+    hung: list[Call] = field(default_factory=list)
+    _hang: Callable[[Call], bool] | None = None
+    _closing: asyncio.Event | None = None
+    _last_ts: float = 0.0
     _failures: dict[str, deque[tuple[int, int | None, str | None]]] = field(
         default_factory=lambda: defaultdict(deque)
     )
@@ -71,6 +88,15 @@ class FakeSlack:
         for _ in range(times):
             self._failures[method].append((status, retry_after, error))
 
+    def hang_when(self, predicate: Callable[[Call], bool] | None) -> None:
+        """Posts matching ``predicate`` are stored but never answered (None: answer every post)."""
+        self._hang = predicate
+
+    def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Every message in ``channel`` (or in all channels), oldest first."""
+        channels = [channel] if channel is not None else list(self.messages)
+        return sorted((m for c in channels for m in self.messages.get(c, [])), key=lambda m: float(m["ts"]))
+
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -81,10 +107,17 @@ class FakeSlack:
             await asyncio.wait_for(self._changed.wait_for(lambda: len(self.of(method)) >= count), seconds)
         return self.of(method)
 
+    async def wait_until(self, predicate: Callable[[], bool], seconds: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds, checked again at every call the fake receives."""
+        assert self._changed is not None
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(predicate), seconds)
+
     # ------------------------------------------------------------------------------------- server
 
     async def start(self) -> None:
         self._changed = asyncio.Condition()
+        self._closing = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
@@ -93,6 +126,8 @@ class FakeSlack:
         await self._server.start_server()
 
     async def close(self) -> None:
+        if self._closing is not None:
+            self._closing.set()
         if self._server is not None:
             await self._server.close()
 
@@ -148,10 +183,14 @@ class FakeSlack:
             return web.json_response({"ok": True, "user": user})
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": "D" + str(call.body.get("users", "X"))}})
-        if method in ("chat.postMessage", "chat.update"):
+        if method == "chat.postMessage":
+            return await self._post_message(call)
+        if method == "chat.update":
             return web.json_response(
-                {"ok": True, "channel": call.body.get("channel"), "ts": f"{len(self.calls)}.0001"}
+                {"ok": True, "channel": call.body.get("channel"), "ts": call.body.get("ts")}
             )
+        if method in ("conversations.history", "conversations.replies"):
+            return web.json_response(self._history(call.body, thread=method == "conversations.replies"))
         if method in ("views.open", "views.publish", "views.update"):
             return web.json_response({"ok": True, "view": {"id": "V123"}})
         if method == "files.getUploadURLExternal":
@@ -165,6 +204,57 @@ class FakeSlack:
                 {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}
             )
         return web.json_response({"ok": True})
+
+    async def _post_message(self, call: Call) -> web.Response:
+        channel = str(call.body.get("channel"))
+        moment = max(self.clock(), self._last_ts + 0.000001)
+        self._last_ts = moment
+        message: dict[str, Any] = {"type": "message", "ts": f"{moment:.6f}", "bot_id": "BBOT0001"}
+        for key in ("text", "blocks", "thread_ts", "metadata"):
+            if call.body.get(key) is not None:
+                message[key] = call.body[key]
+        self.messages[channel].append(message)
+        hang = self._hang is not None and self._hang(call)
+        if hang:
+            self.hung.append(call)
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+        if hang:
+            assert self._closing is not None
+            await self._closing.wait()  # never answered while the test runs: the sender is gone
+        if self.post_delay > 0:
+            await asyncio.sleep(self.post_delay)  # a slow Slack
+        return web.json_response({"ok": True, "channel": channel, "ts": message["ts"]})
+
+    def _history(self, query: dict[str, Any], *, thread: bool) -> dict[str, Any]:
+        """A page of a channel's messages (or a thread's, parent first) as Slack returns them."""
+        found = list(self.messages.get(str(query.get("channel")), []))
+        if thread:
+            parent = str(query.get("ts"))
+            found = [m for m in found if m["ts"] == parent or m.get("thread_ts") == parent]
+        else:
+            found = [m for m in found if not m.get("thread_ts")]
+        inclusive = str(query.get("inclusive", "")).lower() in ("1", "true")
+        oldest, latest = float(query.get("oldest") or 0), float(query.get("latest") or 1e12)
+        found = [
+            m
+            for m in found
+            if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
+        ]
+        found.sort(key=lambda m: float(m["ts"]), reverse=not thread)
+        if str(query.get("include_all_metadata", "")).lower() not in ("1", "true"):
+            found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+        start, limit = int(query.get("cursor") or 0), int(query.get("limit") or 100)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     async def _upload(self, request: web.Request) -> web.Response:
         """The upload URL files.getUploadURLExternal hands out: records the bytes' size and kind."""

@@ -1,0 +1,31 @@
+"""Delivering the outbox: the worker (:mod:`.worker`), what it asks of each platform's sender
+(:mod:`.senders`) and the pacing every replica shares (:mod:`.pacing`).
+
+The guarantee, per platform, after a worker dies or loses its lease mid-send:
+
+- Slack: every post carries its outbox key as message metadata; a row whose send was in doubt is
+  looked up (``conversations.history``/``conversations.replies``) before it is posted again, so each
+  message is posted once. A look-up that cannot be made (a channel whose history the app may not read)
+  falls back to posting again.
+- Teams: the Bot Connector offers no look-up and no idempotent send, so a message whose send was in
+  doubt is posted again: at least once, with a repeat only for the one message in flight at a crash.
+"""
+
+from bot.delivery.pacing import HOLD_WHOLE_PLATFORM, MAX_SLOT_WAIT, PACING_SECONDS, RATE_PER_MINUTE, Pacer
+from bot.delivery.senders import DeliveryError, Findable, Sender, backoff_seconds
+from bot.delivery.worker import LEASE, MAX_ATTEMPTS, DeliveryWorker
+
+__all__ = [
+    "HOLD_WHOLE_PLATFORM",
+    "LEASE",
+    "MAX_ATTEMPTS",
+    "MAX_SLOT_WAIT",
+    "PACING_SECONDS",
+    "RATE_PER_MINUTE",
+    "DeliveryError",
+    "DeliveryWorker",
+    "Findable",
+    "Pacer",
+    "Sender",
+    "backoff_seconds",
+]
