@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from adapters.api import add_ingest_routes
+from adapters.checks.config import config_problem
 from adapters.observability import Observability
 from adapters.web import build_web_app, serve
 from bot.delivery import DeliveryWorker, Sender
@@ -137,6 +138,7 @@ async def run_server(settings: Settings, *, host: str, port: int, stop: asyncio.
             on_dead=dead_message_alerter(db, set(senders), clock=bot.context.clock),
             metrics=bot.metrics,
             rate_per_minute={Platform.SLACK: settings.slack_messages_per_minute},
+            lease=timedelta(seconds=settings.delivery_lease_seconds),
         )
         worker_task = asyncio.create_task(worker.run_forever(worker_stop))
         log.info("delivery_worker_started", platforms=sorted(p.value for p in senders))
@@ -155,7 +157,13 @@ async def run_server(settings: Settings, *, host: str, port: int, stop: asyncio.
         adapters["slack"] = slack is not None
     if settings.teams_configured:
         adapters["teams"] = teams is not None
-    observability = Observability(metrics=bot.metrics, db=db, adapters=adapters, clock=bot.context.clock)
+    observability = Observability(
+        metrics=bot.metrics,
+        db=db,
+        adapters=adapters,
+        clock=bot.context.clock,
+        config_check=lambda: config_problem(settings),  # /readyz: a typo made in the file while running
+    )
     try:
         app = build_web_app(slack=slack, teams=teams, observability=observability)
         add_ingest_routes(app, db=db, settings=settings)  # /api/v1/...: the ingest API

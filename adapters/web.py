@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 
+from adapters.checks import SetupProblem
+from adapters.checks.port import listen_problem
 from adapters.observability import Observability, observability_for, setup_observability
+from adapters.slack.screen import screen
 from bot.log import get_logger
 
 if TYPE_CHECKING:  # only for hints: the Teams adapter loads the Bot Framework SDK, loaded when used
@@ -64,6 +67,11 @@ async def healthz(_request: web.Request) -> web.Response:
 def slack_handler(slack: SlackAdapter) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         try:
+            # Checked before Bolt parses anything: a forged timestamp or deep JSON is a 4xx here.
+            refusal = screen(request.headers, await request.text())
+            if refusal is not None:
+                log.info("slack_request_refused", status=refusal.status, reason=refusal.reason)
+                return web.json_response({"error": refusal.reason}, status=refusal.status)
             bolt_request = await to_bolt_request(request)
         # ValueError: not JSON; AttributeError: JSON but not an object (Bolt reads it with .get).
         except (ValueError, UnicodeDecodeError, AttributeError) as error:
@@ -77,10 +85,15 @@ def slack_handler(slack: SlackAdapter) -> Callable[[web.Request], Awaitable[web.
 
 async def serve(app: web.Application, *, host: str, port: int, stop: asyncio.Event | None = None) -> None:
     """Serve until SIGINT/SIGTERM (or ``stop``): then stop taking requests and finish in-flight ones."""
-    runner = web.AppRunner(app, shutdown_timeout=30.0)
+    # aiohttp's own access log is off: the request middleware logs each request, with its request id.
+    runner = web.AppRunner(app, shutdown_timeout=30.0, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host=host, port=port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as error:  # taken since the start-up check looked: the same one line
+        await runner.cleanup()
+        raise SetupProblem(listen_problem(host, port, error)) from None
     log.info("server_started", host=host, port=port)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

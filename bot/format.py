@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
+from bot.currency import currency_prefix
+from bot.settings import get_settings
 from storage.arr_history import YEAR_DAYS, ArrTrend, same_arr
 from storage.models import Band
 
@@ -44,18 +46,23 @@ def trend_arrow(change: float | None) -> str:
     return f"▲{round(change)}" if change > 0 else f"▼{abs(round(change))}"
 
 
-def money(amount: Decimal | float | int | None) -> str:
-    """Compact currency: $950, $12.5k, $1.2M."""
+def money(amount: Decimal | float | int | None, currency: str | None = None) -> str:
+    """Compact amount in ``currency`` (default: TOUCHPOINT_CURRENCY): $950, €12.5k, CHF 1.2M, -$4.0k."""
     if amount is None:
         return "n/a"
     value = float(amount)
-    if abs(value) >= 1_000_000:
-        return f"${value / 1_000_000:.1f}M"
-    if abs(value) >= 10_000:
-        return f"${value / 1_000:.0f}k"
-    if abs(value) >= 1_000:
-        return f"${value / 1_000:.1f}k"
-    return f"${value:,.0f}"
+    prefix = currency_prefix(currency or get_settings().currency)
+    sign = "-" if value < 0 else ""
+    size = abs(value)
+    if size >= 1_000_000:
+        number = f"{size / 1_000_000:.1f}M"
+    elif size >= 10_000:
+        number = f"{size / 1_000:.0f}k"
+    elif size >= 1_000:
+        number = f"{size / 1_000:.1f}k"
+    else:
+        number = f"{size:,.0f}"
+    return f"{sign}{prefix}{number}"
 
 
 def plural(count: int, noun: str) -> str:
@@ -94,9 +101,9 @@ def truncate(text: str, limit: int) -> str:
     return text[: max(0, limit - 3)].rstrip() + "..."
 
 
-def signed_money(amount: Decimal) -> str:
+def signed_money(amount: Decimal, currency: str | None = None) -> str:
     """ "+$12k", "-$4.0k": an ARR movement."""
-    return ("-" if amount < 0 else "+") + money(abs(amount))
+    return ("-" if amount < 0 else "+") + money(abs(amount), currency)
 
 
 def arr_trend_text(trend: ArrTrend) -> str:

@@ -86,10 +86,14 @@ def configure(*, level: str = "INFO", json: bool | None = None, stream: TextIO |
         cache_logger_on_first_use=False,
     )
     _route_standard_logging(level=level, renderer=renderer, stream=stream)
+    numeric: int = logging.getLevelName(level.upper())
     # Alembic announces every connection at INFO; only its warnings matter to an operator.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, numeric))
     # The SQLite driver logs every call at DEBUG; that drowns Touchpoint's own debug lines.
-    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.getLevelName(level.upper())))
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, numeric))
+    # APScheduler says "Adding job tentatively", "Added job" and "Running job" at INFO for every job and
+    # run: only its warnings, unless the whole log is at DEBUG.
+    logging.getLogger("apscheduler").setLevel(numeric if numeric <= logging.DEBUG else logging.WARNING)
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

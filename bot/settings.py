@@ -8,11 +8,48 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from bot.currency import DEFAULT_CURRENCY, currency_code
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./touchpoint.db"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+# The drivers Touchpoint runs on, and the URL schemes whose intent is plain enough to map onto them.
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_SAME_INTENT = {"sqlite": "sqlite", "postgres": "postgresql", "postgresql": "postgresql"}
+_URL_EXAMPLES = (
+    "sqlite+aiosqlite:///./touchpoint.db or postgresql+asyncpg://USER:PASSWORD@HOST:5432/touchpoint"
+)
+
+
+def usable_database_url(raw: str) -> str:
+    """``raw`` on the async driver Touchpoint uses (``postgres://`` and ``postgresql://`` become
+    ``postgresql+asyncpg://``, ``sqlite://`` becomes ``sqlite+aiosqlite://``); ValueError saying what to
+    write when it names another driver or database, or is no URL at all. Never echoes a password."""
+    raw = raw.strip()
+    if not raw:
+        return DEFAULT_DATABASE_URL
+    try:
+        url = make_url(raw)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"not a database URL; write {_URL_EXAMPLES}") from None
+    scheme, _, driver = url.drivername.partition("+")
+    backend = _SAME_INTENT.get(scheme)
+    if backend is None:
+        raise ValueError(f"Touchpoint runs on SQLite or PostgreSQL, not {scheme!r}; write {_URL_EXAMPLES}")
+    wanted = ASYNC_DRIVERS[backend]
+    if url.drivername == wanted:
+        return raw
+    if driver:
+        fixed = url.set(drivername=wanted).render_as_string(hide_password=True)
+        raise ValueError(f"Touchpoint uses the {wanted} driver, not {driver!r}; write {fixed}")
+    # Only the scheme changes: the rest is kept exactly as written (escapes, paths, query).
+    return wanted + raw[raw.index("://") :]
 
 
 class Settings(BaseSettings):
@@ -42,6 +79,10 @@ class Settings(BaseSettings):
     default_timezone: str = Field(
         default="UTC", description="Time zone for people imported without one, and for 'today'."
     )
+    currency: str = Field(
+        default=DEFAULT_CURRENCY,
+        description="ISO 4217 code of the currency amounts (ARR) are in, e.g. USD, EUR, GBP; no conversion.",
+    )
     console_as: str | None = Field(
         default=None, description="Email of the person `touchpoint console` acts as when --as is not given."
     )
@@ -69,6 +110,40 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated Slack workspace ids allowed to use this install; empty allows any.",
     )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _usable_database_url(cls, value: object) -> object:
+        return usable_database_url(value) if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_log_level(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().upper() in (*LOG_LEVELS, ""):
+            return value.strip().upper() or "INFO"
+        raise ValueError(f"{value!r} is not a log level; write DEBUG, INFO, WARNING or ERROR")
+
+    @field_validator("default_timezone", mode="before")
+    @classmethod
+    def _known_time_zone(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        if not value.strip():
+            return "UTC"
+        try:
+            ZoneInfo(value.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone; write an IANA name such as Europe/Berlin or UTC"
+            ) from None
+        return value.strip()
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _iso_currency(cls, value: object) -> object:
+        if isinstance(value, str):
+            return currency_code(value) if value.strip() else DEFAULT_CURRENCY
+        return value
 
     @field_validator("slack_team_ids", mode="before")
     @classmethod
@@ -107,6 +182,11 @@ class Settings(BaseSettings):
     teams_enabled: bool | None = Field(
         default=None,
         description="Serve Teams at /api/messages. Default: on exactly when MicrosoftAppId is set.",
+    )
+    teams_login_url: str = Field(
+        default="https://login.microsoftonline.com/",
+        description="Microsoft sign-in address `touchpoint check` and `serve` (at start-up) ask for a Bot "
+        "Framework token, to check the credentials (tests point it at a fake).",
     )
     teams_tenant_ids: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -147,7 +227,10 @@ class Settings(BaseSettings):
         }
         if isinstance(value, str) and value.strip().lower() in names:
             return names[value.strip().lower()]
-        raise ValueError("MicrosoftAppType must be MultiTenant, SingleTenant or UserAssignedMSI")
+        raise ValueError(
+            f"{value!r} is not an app type; write MultiTenant, SingleTenant or UserAssignedMSI "
+            "(the Azure Bot's type)"
+        )
 
     @property
     def teams_configured(self) -> bool:
@@ -169,8 +252,20 @@ class Settings(BaseSettings):
     slack_messages_per_minute: float = Field(
         default=300.0,
         gt=0,
-        description="Messages a replica posts to Slack per minute at most, all channels together "
-        "(Slack allows about 300 a minute per workspace: divide by the number of replicas).",
+        description="Messages posted to Slack per minute at most, all channels and all replicas together "
+        "(Slack allows about 300 a minute per workspace; replicas share it through the database).",
+    )
+    delivery_lease_seconds: float = Field(
+        default=120.0,
+        ge=5,
+        description="How long a replica holds the outbox messages it claimed (renewed while it works); "
+        "if it stops, another replica takes them over after this.",
+    )
+    outbox_retention_days: int = Field(
+        default=14,
+        ge=1,
+        description="Sent outbox messages keep their content (and chart images) this many days; their "
+        "idempotency keys are kept 400 days.",
     )
 
     # The feedback loop between CS and CX.

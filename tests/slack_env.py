@@ -195,7 +195,7 @@ class SlackEnv:
 
 def env_settings(fake: FakeSlack, tmp_path: Path, team_ids: list[str] | None) -> Settings:
     return Settings(
-        database_url="unused",
+        database_url="sqlite+aiosqlite://",
         config_file=tmp_path / "no-config.toml",
         slack_bot_token="xoxb-test-token",
         slack_signing_secret=SIGNING_SECRET,

@@ -8,7 +8,8 @@ every card the bot sent or returned is checked with :mod:`tests.adaptivecards`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -155,7 +156,7 @@ async def _teams_env(
     fake = FakeConnector()
     await fake.start()
     settings = Settings(
-        database_url="unused",
+        database_url="sqlite+aiosqlite://",
         config_file=tmp_path / "no-config.toml",
         microsoft_app_id=app_id,
         microsoft_app_password="test-password" if app_id else None,
@@ -183,3 +184,11 @@ async def _teams_env(
     problems = [p for call in fake.calls for p in message_problems(call.body)]
     problems += [p for card in env.answered_cards for p in card_problems(card)]
     assert not problems, "cards Teams would not show as meant:\n" + "\n".join(problems)
+
+
+def assert_quiet(logs: Sequence[Mapping[str, Any]], caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing logged at error level and no traceback: a refused request is a warning at most."""
+    loud = [e for e in logs if e.get("log_level") in ("error", "critical", "exception") or "exc_info" in e]
+    assert not loud, loud
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, errors

@@ -12,14 +12,16 @@ import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
+from adapters.cli.errors import TouchpointGroup
 from adapters.cli.health import health_app
 from adapters.cli.support import console
 from bot.settings import get_settings
 from storage.db import Database
 from storage.models import Account, HealthSnapshot
+from tests.cli_progress import record_progress
 from tests.test_health_recompute import D, add_accounts, ago, seed_trend_account
 
-app = typer.Typer()
+app = typer.Typer(cls=TouchpointGroup)  # as in the real app: a bad configuration file is one line
 app.add_typer(health_app, name="health")
 runner = CliRunner()
 
@@ -121,7 +123,7 @@ def test_show_without_enough_data(database: str) -> None:
 def test_show_unknown_account(database: str) -> None:
     result = invoke("show", "Nobody Inc")
     assert result.exit_code == 1
-    assert "No account with external id or name 'Nobody Inc'." in result.output
+    assert "No account matches 'Nobody Inc'. Nearest names: " in result.output
 
 
 def test_invalid_configuration_is_reported(database: str, tmp_path: Path) -> None:
@@ -137,3 +139,36 @@ def test_invalid_dates(database: str) -> None:
     reversed_range = invoke("recompute", "--since", D.isoformat(), "--day", ago(1).isoformat())
     assert reversed_range.exit_code == 1
     assert "--since 2026-03-31 is after --day 2026-03-30." in reversed_range.output
+
+
+@pytest.mark.parametrize("typed", ["soc", "SOCIETE gen", "Societe Generle", "a0"])
+def test_show_finds_the_account_as_chat_does(database: str, typed: str) -> None:
+    result = invoke("show", typed, "--day", D.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "Société Générale (A0), health on 2026-03-31" in result.output
+
+
+def test_show_lists_several_close_matches(database: str) -> None:
+    async def add_namesake() -> None:
+        db = Database(database)
+        try:
+            async with db.transaction() as s:
+                s.add(Account(external_id="B7", name="Société Anonyme", name_key="societe anonyme"))
+        finally:
+            await db.dispose()
+
+    asyncio.run(add_namesake())
+    result = invoke("show", "societe")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Several accounts match 'societe': Société Anonyme (B7), Société Générale (A0). "
+        "Use the external id or more of the name.\n"
+    )
+
+
+def test_backfill_has_a_progress_bar_of_days(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.cli import health
+
+    tasks = record_progress(monkeypatch, health)
+    assert invoke("recompute", "--since", ago(7).isoformat(), "--day", D.isoformat()).exit_code == 0
+    assert tasks == {"Recomputing health": [8, 8]}

@@ -17,7 +17,7 @@ def settings(tmp_path: Path, toml: str | None, **env: object) -> Settings:
     path = tmp_path / "touchpoint.toml"
     if toml is not None:
         path.write_text(toml, encoding="utf-8")
-    return Settings(database_url="unused", config_file=path, **env)  # type: ignore[arg-type]
+    return Settings(database_url="sqlite+aiosqlite://", config_file=path, **env)  # type: ignore[arg-type]
 
 
 def test_without_a_file_the_environment_and_defaults_apply(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ async def loop_env(db: Database, tmp_path: Path) -> AsyncIterator[LoopEnv]:
     teams = FakeConnector()
     await teams.start()
     settings = Settings(
-        database_url="unused",
+        database_url="sqlite+aiosqlite://",
         config_file=tmp_path / "no-config.toml",
         slack_bot_token="xoxb-test-token",
         slack_signing_secret=SIGNING_SECRET,

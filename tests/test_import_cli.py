@@ -12,13 +12,14 @@ import pytest
 import typer
 from typer.testing import CliRunner, Result
 
+from adapters.cli.errors import TouchpointGroup
 from adapters.cli.imports import ImportKind, _progress_bar, import_command
 from bot.settings import get_settings
 from storage.importer import KINDS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 
-app = typer.Typer()
+app = typer.Typer(cls=TouchpointGroup)  # as in the real app: a bad setting is one line
 app.command("import")(import_command)
 
 
@@ -124,7 +125,10 @@ def test_default_timezone_comes_from_settings(workdir: Path, monkeypatch: pytest
     get_settings.cache_clear()
     result = _import("people", "people.csv")
     assert result.exit_code == 1
-    assert result.stderr.startswith("TOUCHPOINT_DEFAULT_TIMEZONE: unknown time zone 'Nowhere/Atlantis'")
+    assert result.stderr == (
+        "touchpoint: TOUCHPOINT_DEFAULT_TIMEZONE: 'Nowhere/Atlantis' is not a time zone; write an IANA "
+        "name such as Europe/Berlin or UTC\n"
+    )
 
 
 class _Terminal(io.StringIO):

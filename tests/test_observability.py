@@ -254,7 +254,9 @@ async def test_metrics_after_a_command_a_delivery_and_a_scheduler_job(
 async def test_unknown_commands_share_one_label(sqlite_db: Database, tmp_path: Path) -> None:
     from bot.types import Actor, Request, RequestKind
 
-    bot = build_bot(sqlite_db, Settings(database_url="unused", config_file=tmp_path / "none.toml"))
+    bot = build_bot(
+        sqlite_db, Settings(database_url="sqlite+aiosqlite://", config_file=tmp_path / "none.toml")
+    )
     actor = Actor(platform=Platform.CONSOLE, platform_user_id="u1", person_id=1, role="csm")
     await bot.handle(
         Request(
@@ -326,7 +328,9 @@ async def test_every_log_line_of_a_request_carries_its_id(log_lines: Any, client
 async def test_scheduler_job_lines_carry_the_job_and_a_run_id(
     sqlite_db: Database, tmp_path: Path, log_lines: Any
 ) -> None:
-    bot = build_bot(sqlite_db, Settings(database_url="unused", config_file=tmp_path / "none.toml"))
+    bot = build_bot(
+        sqlite_db, Settings(database_url="sqlite+aiosqlite://", config_file=tmp_path / "none.toml")
+    )
     scheduler = Scheduler(bot.context, metrics=bot.metrics)
     logger = bot_log.get_logger("touchpoint.test")
 

@@ -90,7 +90,7 @@ def _settings(tmp_path: Path, toml: str | None = None, **env: Any) -> Settings:
     path = tmp_path / "touchpoint.toml"
     if toml is not None:
         path.write_text(toml, encoding="utf-8")
-    return Settings(database_url="unused", config_file=path, **env)
+    return Settings(database_url="sqlite+aiosqlite://", config_file=path, **env)
 
 
 def test_the_threshold_comes_from_the_file_then_the_environment(tmp_path: Path) -> None:

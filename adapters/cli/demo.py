@@ -8,9 +8,11 @@ from typing import Annotated, Final
 
 import typer
 
+from adapters.cli.progress import Advance, progress_bar
 from adapters.cli.support import console, fail, open_database, run, today
 from bot.feedback.sentiment import score
-from bot.health.service import recompute_range
+from bot.health.model import load_health_model
+from bot.health.service import recompute
 from storage.db import Database
 from storage.demo import (
     DEMO_ADMIN_EMAIL,
@@ -73,9 +75,14 @@ def _print_summary(summary: DemoSummary) -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
-async def backfill_history(db: Database, today: date) -> None:
-    """Health for each of the last HEALTH_BACKFILL_DAYS days, so trends show from the first look."""
-    await recompute_range(db, today - timedelta(days=HEALTH_BACKFILL_DAYS), today)
+async def backfill_history(db: Database, today: date, advance: Advance | None = None) -> None:
+    """Health for each of the last HEALTH_BACKFILL_DAYS days, so trends show from the first look;
+    ``advance`` hears of each day done."""
+    model = load_health_model()
+    for back in range(HEALTH_BACKFILL_DAYS, -1, -1):
+        await recompute(db, today - timedelta(days=back), model=model)
+        if advance is not None:
+            advance(1)
 
 
 def demo_data_command(
@@ -92,14 +99,22 @@ def demo_data_command(
 
     async def body() -> DemoSummary | None:
         async with open_database() as db:
-            return await load_demo_data(
-                db,
-                accounts=accounts,
-                seed=seed,
-                today=history_ends,
-                if_empty=if_empty,
-                backfill_health=backfill_history,
-            )
+            with progress_bar() as steps:
+                invented = steps.task(f"Inventing {accounts} accounts", 1)
+                history = steps.task("Computing their health history", HEALTH_BACKFILL_DAYS + 1)
+
+                async def backfill(db: Database, today: date) -> None:
+                    invented(1)
+                    await backfill_history(db, today, history)
+
+                return await load_demo_data(
+                    db,
+                    accounts=accounts,
+                    seed=seed,
+                    today=history_ends,
+                    if_empty=if_empty,
+                    backfill_health=backfill,
+                )
 
     try:
         summary = run(body())

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import typer
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy import select
 
+from adapters.cli.progress import progress_bar
 from adapters.cli.support import console, fail, open_database, run, today
-from bot.health.model import HealthConfigError, HealthModel, load_health_model
-from bot.health.service import AccountHealth, account_breakdown, recompute, recompute_range
+from bot.core.lookup import AccountIndex
+from bot.errors import BadArguments
+from bot.health.model import HealthModel, load_health_model
+from bot.health.service import AccountHealth, RecomputeSummary, account_breakdown, recompute
 from storage.db import Database
 from storage.models import Account, Band
-from storage.names import name_key
 
 health_app = typer.Typer(help="Account health scores.", no_args_is_help=True)
 
@@ -23,10 +24,9 @@ BAND_STYLES = {Band.GREEN: "green", Band.YELLOW: "yellow", Band.RED: "red", Band
 
 
 def _model(config: Path | None) -> HealthModel:
-    try:
-        return load_health_model(config)
-    except HealthConfigError as exc:
-        raise fail(str(exc)) from exc
+    """The health model in ``config`` (default: TOUCHPOINT_CONFIG_FILE); an invalid file raises
+    HealthConfigError, which the ``touchpoint`` group prints as one line naming the file and key."""
+    return load_health_model(config)
 
 
 DATE_FORMATS = ["%Y-%m-%d"]
@@ -57,7 +57,7 @@ def recompute_command(
             if start is None:
                 summaries = [await recompute(db, until, model=model)]
             else:
-                summaries = await recompute_range(db, start, until, model=model)
+                summaries = await recompute_days(db, start, until, model=model)
         last = summaries[-1]
         bands = ", ".join(f"{band} {count}" for band, count in last.bands.items()) or "no accounts"
         if len(summaries) == 1:
@@ -71,9 +71,25 @@ def recompute_command(
     run(body())
 
 
+async def recompute_days(
+    db: Database, start: date, until: date, *, model: HealthModel
+) -> list[RecomputeSummary]:
+    """Each day from ``start`` to ``until``, oldest first, with a progress bar on a terminal."""
+    days = [start + timedelta(days=n) for n in range((until - start).days + 1)]
+    summaries = []
+    with progress_bar() as steps:
+        advance = steps.task("Recomputing health", len(days))
+        for day in days:
+            summaries.append(await recompute(db, day, model=model))
+            advance(1)
+    return summaries
+
+
 @health_app.command("show")
 def show_command(
-    account: str = typer.Argument(..., help="External id or exact name (any case) of the account."),
+    account: str = typer.Argument(
+        ..., help="External id or name of the account: any case or accents, a prefix, or with a typo."
+    ),
     day: datetime | None = DayOption,
     config: Path | None = ConfigOption,
 ) -> None:
@@ -93,27 +109,25 @@ def show_command(
 
 
 async def find_account(db: Database, query: str) -> Account:
-    """The account whose external id is ``query``, else whose name is ``query`` ignoring case and accents."""
+    """The account ``query`` names, found as chat finds it (external id; name in any case, accents, a
+    prefix or with a typo). Several close matches, or none, end the command with the names to choose."""
+    try:
+        found = await AccountIndex(db).find(query)
+    except BadArguments:
+        raise fail("Which account? Give its external id or name.") from None
+    if found.match is None:
+        if found.candidates:
+            listed = ", ".join(f"{c.name} ({c.external_id})" for c in found.candidates)
+            raise fail(
+                f"Several accounts match {query!r}: {listed}. Use the external id or more of the name."
+            )
+        nearest = ", ".join(f"{c.name} ({c.external_id})" for c in found.nearest)
+        raise fail(f"No account matches {query!r}." + (f" Nearest names: {nearest}." if nearest else ""))
     async with db.sessions() as session:
-        by_id = (await session.execute(select(Account).where(Account.external_id == query.strip()))).scalar()
-        if by_id is not None:
-            return by_id
-        matches = list(
-            (
-                await session.execute(
-                    select(Account)
-                    .where(Account.name_key == name_key(query))
-                    .order_by(Account.external_id)
-                    .limit(6)
-                )
-            ).scalars()
-        )
-    if not matches:
-        raise fail(f"No account with external id or name {query!r}.")
-    if len(matches) > 1:
-        listed = ", ".join(f"{a.name} ({a.external_id})" for a in matches[:5])
-        raise fail(f"Several accounts are named {query!r}: {listed}. Use the external id.")
-    return matches[0]
+        account = await session.get(Account, found.match.id)
+    if account is None:  # deleted since the index was read
+        raise fail(f"No account matches {query!r}.")
+    return account
 
 
 def _signed(value: float | None) -> str:

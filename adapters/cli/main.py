@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
+from adapters.cli.check import check_command
 from adapters.cli.demo import demo_data_command
+from adapters.cli.errors import TouchpointGroup
 from adapters.cli.health import health_app
 from adapters.cli.imports import import_command
 from adapters.cli.outbox import digest_app, outbox_app
@@ -20,6 +22,7 @@ from bot.settings import get_settings
 
 app = typer.Typer(
     name="touchpoint",
+    cls=TouchpointGroup,  # a fixable problem is one line and exit status 1, never a traceback
     help="Touchpoint: a Customer Success and Customer Experience assistant for Slack and Microsoft Teams.",
     no_args_is_help=True,
     add_completion=False,
@@ -35,6 +38,7 @@ app.command("teams-package")(teams_package_command)
 app.add_typer(outbox_app, name="outbox")
 app.add_typer(digest_app, name="digest")
 app.add_typer(sentiment_app, name="sentiment")
+app.command("check")(check_command)
 
 
 @app.command()
@@ -91,15 +95,36 @@ def summary_command() -> None:
     run(body())
 
 
-@app.command("serve")
+SERVE_HELP = """Run the web server, once the start-up checks pass (touchpoint check's, and the port).
+
+\b
+It serves, on one port:
+  /slack/events   Slack: events, the slash command, buttons and forms (when Slack is configured)
+  /api/messages   Microsoft Teams (when Teams is configured)
+  /api/v1/...     the ingest API, with a token from touchpoint tokens create (/api/v1/openapi.json)
+  /healthz        200 while the process is up
+  /readyz         200 when the database, migrations, configuration file and adapters are ready
+  /metrics        Prometheus metrics
+Slack also through Socket Mode when SLACK_APP_TOKEN is set. Beside them run the scheduler (digests,
+reminders, alerts; TOUCHPOINT_SCHEDULER_ENABLED) and the delivery worker (the outbox).
+"""
+
+
+@app.command("serve", help=SERVE_HELP)
 def serve_command(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 3978,
 ) -> None:
-    """Run the web server: Slack at /slack/events, /healthz; Socket Mode too when SLACK_APP_TOKEN is set."""
+    from adapters.checks.run import startup_checks
     from adapters.runtime import run_server
 
-    run(run_server(get_settings(), host=host, port=port))
+    settings = get_settings()
+
+    async def body() -> None:
+        await startup_checks(settings, host=host, port=port)
+        await run_server(settings, host=host, port=port)
+
+    run(body())
 
 
 # Registered last, so they come after the commands above in --help.

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import typer
 
+from adapters.cli.progress import progress_bar
 from adapters.cli.support import console, open_database, run, today
 from bot.format import plural
 
@@ -16,11 +17,13 @@ outcomes_app = typer.Typer(help="Success-plan outcomes.", no_args_is_help=True)
 def check_command() -> None:
     """Mark open measurable outcomes achieved or missed from today's data, as the nightly job does, and
     queue the owners' messages about achievements (`serve` delivers them). Safe to run again."""
-    from scheduler.outcome_jobs import check_outcomes
+    from scheduler.outcome_jobs import accounts_to_check, check_outcomes
 
     async def body() -> str:
         async with open_database() as db:
-            check = await check_outcomes(db, day=today(), now=datetime.now(UTC))
+            with progress_bar() as steps:
+                advance = steps.task("Checking success plans", await accounts_to_check(db))
+                check = await check_outcomes(db, day=today(), now=datetime.now(UTC), progress=advance)
         return (
             f"Checked {plural(check.accounts, 'account')} with open measurable outcomes: "
             f"{check.achieved} achieved, {check.missed} missed; "

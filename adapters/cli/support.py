@@ -10,8 +10,12 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
+from alembic.util import CommandError
 from rich.console import Console
 
+from adapters.checks import SetupProblem
+from adapters.checks.database import SETTING as DATABASE_SETTING
+from adapters.checks.database import newer_schema_problem, ping
 from bot.log import configure as configure_logging
 from bot.settings import get_settings
 from storage.db import Database
@@ -32,11 +36,19 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 @asynccontextmanager
 async def open_database(url: str | None = None, *, migrate: bool = True) -> AsyncIterator[Database]:
-    """The configured database, with migrations applied first (every command that needs it does this)."""
+    """The configured database, with migrations applied first (every command that needs it does this).
+    One that cannot be reached, or whose schema is newer than this version, is a SetupProblem."""
     db = Database(url or get_settings().database_url)
     try:
+        await ping(db)
         if migrate:
-            await upgrade(db)
+            try:
+                await upgrade(db)
+            except CommandError:
+                newer = await newer_schema_problem(db)
+                if newer is None:
+                    raise
+                raise SetupProblem(f"{DATABASE_SETTING}: {newer}") from None
         yield db
     finally:
         await db.dispose()
