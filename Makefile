@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_AS ?= maya.chen@example.com
 
-.PHONY: demo test test-clock lint fmt bench clean install install-dev
+.PHONY: demo test test-clock lint fmt bench tone-model clean install install-dev
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ lint: $(VENV)/.installed-dev
 fmt: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## make tone-model: train the tone model again from tests/tone/train.csv and print its figures.
+tone-model: $(VENV)/.installed-dev
+	$(BIN)/python -m tests.tone.train_model
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py

@@ -1,7 +1,9 @@
-"""``touchpoint sentiment backfill``: score the survey comments and feedback texts stored without a tone.
+"""``touchpoint sentiment backfill``: score the survey comments and feedback texts stored without a tone,
+or, with ``--all``, every stored text again (after the tone model changed).
 
 Imports and new feedback are scored as they arrive; this is for what was stored before that, or written
-around the importer. Rows are read in batches by id (keyset), each batch scored and written in its own
+around the importer, or scored by an older model. Rows are read in batches by id (keyset), each batch
+scored and written in its own
 transaction, so an interrupted run keeps its progress and a second run carries on where it stopped.
 Backfilling only stores the tone: it does not route old feedback again.
 """
@@ -53,17 +55,22 @@ TARGETS: Final = (
 )
 
 
-def _unscored(target: _Target) -> list[ColumnElement[bool]]:
+def _to_score(target: _Target, *, everything: bool) -> list[ColumnElement[bool]]:
+    """The rows to score: those without a tone, or with ``everything`` all rows that have a text."""
+    unscored = [] if everything else [target.model.sentiment.is_(None)]
     return [
-        target.model.sentiment.is_(None),
+        *unscored,
         target.text.is_not(None),
         func.length(func.trim(target.text)) > 0,
     ]
 
 
-async def _backfill(db: Database, target: _Target, batch_size: int, progress: BackfillProgress | None) -> int:
+async def _backfill(
+    db: Database, target: _Target, batch_size: int, progress: BackfillProgress | None, *, everything: bool
+) -> int:
+    wanted = _to_score(target, everything=everything)
     async with db.sessions() as session:
-        total = int(await session.scalar(select(func.count()).where(*_unscored(target))) or 0)
+        total = int(await session.scalar(select(func.count()).where(*wanted)) or 0)
     if progress is not None:
         progress(target.label, 0, total)
     done = scored = 0
@@ -73,7 +80,7 @@ async def _backfill(db: Database, target: _Target, batch_size: int, progress: Ba
             rows = (
                 await session.execute(
                     select(target.model.id, target.text, *target.kept)
-                    .where(*_unscored(target), target.model.id > last_id)
+                    .where(*wanted, target.model.id > last_id)
                     .order_by(target.model.id)
                     .limit(batch_size)
                 )
@@ -97,13 +104,18 @@ async def _backfill(db: Database, target: _Target, batch_size: int, progress: Ba
 
 
 async def backfill_sentiment(
-    db: Database, *, batch_size: int = DEFAULT_BATCH, progress: BackfillProgress | None = None
+    db: Database,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    progress: BackfillProgress | None = None,
+    everything: bool = False,
 ) -> BackfillCounts:
-    """Score every survey comment and feedback text that has text and no tone yet."""
+    """Score every survey comment and feedback text that has text and no tone yet (with ``everything``,
+    every one that has text, again)."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    surveys = await _backfill(db, TARGETS[0], batch_size, progress)
-    feedback = await _backfill(db, TARGETS[1], batch_size, progress)
+    surveys = await _backfill(db, TARGETS[0], batch_size, progress, everything=everything)
+    feedback = await _backfill(db, TARGETS[1], batch_size, progress, everything=everything)
     return BackfillCounts(survey_responses=surveys, feedback_items=feedback)
 
 
@@ -151,12 +163,18 @@ def backfill_command(
     batch_size: Annotated[
         int, typer.Option("--batch-size", min=1, help="Rows scored and written per transaction.")
     ] = DEFAULT_BATCH,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Score every stored text again (after the tone model changed).")
+    ] = False,
 ) -> None:
-    """Score the tone of survey comments and feedback texts stored without one (older data)."""
+    """Score the tone of survey comments and feedback texts stored without one (older data), or of all
+    of them with --all."""
 
     async def body() -> BackfillCounts:
         async with open_database() as db:
             with _progress_bar() as progress:
-                return await backfill_sentiment(db, batch_size=batch_size, progress=progress)
+                return await backfill_sentiment(
+                    db, batch_size=batch_size, progress=progress, everything=everything
+                )
 
     console.print(summary(run(body())), soft_wrap=True, markup=False, highlight=False)

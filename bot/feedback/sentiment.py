@@ -1,31 +1,30 @@
-"""The tone of survey comments and feedback texts: VADER's compound score, -1 (very negative) .. 1.
+"""The tone of survey comments and feedback texts, -1 (very negative) .. 1, from the tone model.
 
-VADER is a lexicon and a handful of rules (negation, "very", capitals, "but"), offline and fast enough to
-score every comment as it is imported. Its lexicon is read once per process, when the first text is
-scored. Scores are rounded to 3 places, so the same text always stores the same number.
+:mod:`bot.feedback.tone_model` reads a comment the way a CSM would: a model trained on B2B customer
+feedback, where "support is slow", "times out" and "we will not renew" are complaints (VADER alone, built on
+social media, scores those positive). It runs offline, in pure Python, fast enough to score every comment as
+it is imported. Scores are rounded to 3 places, so the same text always stores the same number; after the
+model changes, ``touchpoint sentiment backfill --all`` scores what is stored again.
 
-Labels follow VADER's own convention: positive from 0.05, negative from -0.05, neutral in between; a
-comment at or below :data:`STRONGLY_NEGATIVE` is flagged in the feedback routing (the threshold can be
-changed per install, see :mod:`bot.feedback.config`).
+Labels: positive from 0.05, negative at -0.05 or below, neutral in between; a comment at or below
+:data:`STRONGLY_NEGATIVE` (the model at least 60% sure it is negative) is flagged in the feedback routing
+(the threshold can be changed per install, see :mod:`bot.feedback.config`).
 """
 
 from __future__ import annotations
 
 import enum
-import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 from sqlalchemy import func, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.feedback.tone_model import shipped_model
 from bot.format import truncate
 from storage.models import FeedbackItem, SurveyResponse
-
-if TYPE_CHECKING:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 POSITIVE_FROM: Final = 0.05
 NEGATIVE_FROM: Final = -0.05
@@ -33,26 +32,11 @@ STRONGLY_NEGATIVE: Final = -0.6  # default threshold of the "strongly negative" 
 MAX_SCORED_CHARS: Final = 5_000  # longer texts are scored on their beginning
 QUOTE_CHARS: Final = 160
 
-_analyzer: SentimentIntensityAnalyzer | None = None
-_analyzer_lock = threading.Lock()
-
-
-def _get_analyzer() -> SentimentIntensityAnalyzer:
-    """The process's analyzer, made on first use (the import scores in a worker thread, hence the lock)."""
-    global _analyzer
-    if _analyzer is None:
-        with _analyzer_lock:
-            if _analyzer is None:
-                from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-                _analyzer = SentimentIntensityAnalyzer()
-    return _analyzer
-
 
 @lru_cache(maxsize=8192)
 def _compound(text: str) -> float:
     """Cached: survey exports repeat short comments ("Great support!") many times."""
-    return round(float(_get_analyzer().polarity_scores(text)["compound"]), 3)
+    return round(shipped_model().score(text), 3)
 
 
 def score(text: str | None) -> float | None:

@@ -99,7 +99,7 @@ NPS_PROMOTER_COMMENTS: Final = (
 )
 NPS_ONBOARDING_COMMENTS: Final = (
     "Onboarding has been smooth so far; the kickoff was well organised.",
-    "Setup took a little longer than planned, but the team was very responsive.",
+    "Setup went to plan and the team was very responsive.",
     "Early days, but the first dashboards already look useful.",
 )
 NPS_RECOVERED_COMMENTS: Final = (
@@ -110,12 +110,12 @@ NPS_RECOVERED_COMMENTS: Final = (
 CSAT_POSITIVE_COMMENTS: Final = (
     "Quick and clear answer, thank you!",
     "Solved on the first reply.",
-    "Very patient support engineer.",
+    "Patient support engineer, solved it quickly.",
     "Great walkthrough of the new export options.",
 )
 CSAT_NEGATIVE_COMMENTS: Final = (
     "Third time I have had to explain the same issue. Frustrating.",
-    "Ticket closed without a fix. Not happy.",
+    "Ticket was closed without a fix, very frustrating.",
     "Took a week to get a first answer, which is unacceptable.",
     "The workaround does not work for our setup, and nobody followed up. Disappointed.",
 )

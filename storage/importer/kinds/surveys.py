@@ -7,7 +7,7 @@ answer exported twice is recognised even without an id.
 Each comment's tone (the caller's :data:`~storage.importer.rules.ToneScorer`) is stored with it in
 ``sentiment`` when the batch is written (not while the file is checked, so each comment is scored
 once), in a worker thread so a large import through the ingest API does not hold up the server's
-other requests. Scoring costs about 50 microseconds a comment, so a re-import keeps the stored tone of
+other requests. Scoring costs a fraction of a millisecond a comment, so a re-import keeps the stored tone of
 every comment that did not change instead of scoring it again. An input without a comment column
 leaves the stored comments and their tone alone. Without a scorer (no rules given) comments are
 stored with no tone.
