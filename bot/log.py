@@ -67,10 +67,16 @@ class _StreamLogger:
 
 
 def configure(*, level: str = "INFO", json: bool | None = None, stream: TextIO | None = None) -> None:
-    """Set up structlog and the standard library's logging to share one format."""
+    """Set up structlog and the standard library's logging to share one format.
+
+    ``json`` None: JSON unless the stream is a terminal. Readable lines are coloured only on a terminal,
+    so a readable log piped into a file or a script holds no escape codes."""
+    terminal = _is_terminal(stream or sys.stderr)
     if json is None:
-        json = not sys.stderr.isatty()
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
+        json = not terminal
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=terminal)
+    )
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -94,6 +100,14 @@ def configure(*, level: str = "INFO", json: bool | None = None, stream: TextIO |
     # APScheduler says "Adding job tentatively", "Added job" and "Running job" at INFO for every job and
     # run: only its warnings, unless the whole log is at DEBUG.
     logging.getLogger("apscheduler").setLevel(numeric if numeric <= logging.DEBUG else logging.WARNING)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except ValueError:  # a closed stream
+        return False
 
 
 class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -71,10 +71,15 @@ class Settings(BaseSettings):
         default=Path("touchpoint.toml"),
         description="Health model and routing rules; built-in defaults apply when the file is absent.",
     )
-    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_level: str | None = Field(
+        default=None,
+        description="DEBUG, INFO, WARNING or ERROR; unset: INFO for `serve`, WARNING for other commands "
+        "(INFO with --verbose).",
+    )
     log_json: bool | None = Field(
         default=None,
-        description="JSON log lines (true), readable ones (false); default: JSON unless on a terminal.",
+        description="JSON log lines (true), readable ones (false); unset: `serve` logs JSON unless on a "
+        "terminal, other commands readable lines.",
     )
     default_timezone: str = Field(
         default="UTC", description="Time zone for people imported without one, and for 'today'."
@@ -119,8 +124,10 @@ class Settings(BaseSettings):
     @field_validator("log_level", mode="before")
     @classmethod
     def _known_log_level(cls, value: object) -> object:
+        if value is None:
+            return None
         if isinstance(value, str) and value.strip().upper() in (*LOG_LEVELS, ""):
-            return value.strip().upper() or "INFO"
+            return value.strip().upper() or None  # empty: as if unset
         raise ValueError(f"{value!r} is not a log level; write DEBUG, INFO, WARNING or ERROR")
 
     @field_validator("default_timezone", mode="before")

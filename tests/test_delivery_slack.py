@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -199,15 +199,12 @@ async def _id(db: Database, name: str) -> int:
 async def test_a_digest_chart_is_uploaded_and_shown_from_its_slack_file(
     db: Database, fake: FakeSlack
 ) -> None:
-    from bot.digests.charts import stacked_bars_png
+    from bot.digests.charts import band_chart_png
     from bot.digests.parts import Digest
     from scheduler.jobs import digest_payload
 
-    png = stacked_bars_png(
-        [{"red": 2, "green": 5}, {"red": 1, "green": 6}],
-        order=("red", "green"),
-        colors={"red": (200, 0, 0), "green": (0, 160, 0)},
-    )
+    days = [date(2026, 11, 24), date(2026, 11, 25)]
+    png = band_chart_png(days, [{"red": 2, "green": 5}, {"red": 1, "green": 6}])
     reply = Reply(
         summary="digest",
         blocks=(

@@ -382,11 +382,9 @@ def test_the_card_checker_finds_what_teams_would_not_show() -> None:
 def test_a_generated_chart_is_shown_inline_and_one_without_bytes_by_its_name() -> None:
     import base64
 
-    from bot.digests.charts import stacked_bars_png
+    from bot.digests.charts import band_chart_png
 
-    png = stacked_bars_png(
-        [{"red": 1, "green": 3}], order=("red", "green"), colors={"red": (200, 0, 0), "green": (0, 160, 0)}
-    )
+    png = band_chart_png([date(2026, 11, 25)], [{"red": 1, "green": 3}])
     reply = Reply(
         summary="digest",
         blocks=(

@@ -14,7 +14,7 @@ from adapters.cli.imports import import_command
 from adapters.cli.outbox import digest_app, outbox_app
 from adapters.cli.outcomes import outcomes_app
 from adapters.cli.sentiment import sentiment_app
-from adapters.cli.support import console, fail, open_database, run, today
+from adapters.cli.support import ask_verbose, console, fail, open_database, run, today
 from adapters.cli.teams import teams_package_command
 from adapters.cli.tokens import tokens_app
 from bot import __version__
@@ -39,6 +39,23 @@ app.add_typer(outbox_app, name="outbox")
 app.add_typer(digest_app, name="digest")
 app.add_typer(sentiment_app, name="sentiment")
 app.command("check")(check_command)
+
+
+@app.callback()
+def main_options(
+    context: typer.Context,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also print the log's information lines (commands other than serve print only "
+            "warnings and errors unless TOUCHPOINT_LOG_LEVEL says otherwise).",
+        ),
+    ] = False,
+) -> None:
+    """Options for every command; ``--verbose`` is read where logging is set up (``support.run``)."""
+    context.call_on_close(ask_verbose(verbose))
 
 
 @app.command()
@@ -124,7 +141,7 @@ def serve_command(
         await startup_checks(settings, host=host, port=port)
         await run_server(settings, host=host, port=port)
 
-    run(body())
+    run(body(), service=True)
 
 
 # Registered last, so they come after the commands above in --help.

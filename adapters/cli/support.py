@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,15 +25,51 @@ from storage.migrate import upgrade
 
 T = TypeVar("T")
 
+# ``touchpoint --verbose``, set by the command group for the one command it runs.
+_verbose: ContextVar[bool] = ContextVar("touchpoint_verbose", default=False)
+
 console = Console()
 err_console = Console(stderr=True)
 
 
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a command's async body to completion, with logging set up from the settings."""
+def run(coro: Coroutine[Any, Any, T], *, service: bool = False) -> T:
+    """Run a command's async body to completion, with logging set up for it (:func:`log_choice`).
+
+    ``service`` is for ``serve``: a service's log is its output. A person running any other command
+    wants its answer and the warnings, not the information lines."""
     settings = get_settings()
-    configure_logging(level=settings.log_level, json=settings.log_json)
+    level, json = log_choice(settings.log_level, settings.log_json, verbose=verbose_asked(), service=service)
+    configure_logging(level=level, json=json)
     return asyncio.run(coro)
+
+
+def log_choice(
+    level: str | None, json: bool | None, *, verbose: bool, service: bool
+) -> tuple[str, bool | None]:
+    """The log level and format of a command, from TOUCHPOINT_LOG_LEVEL and TOUCHPOINT_LOG_JSON (None
+    when unset) and ``--verbose``.
+
+    ``serve`` logs at INFO, as JSON unless on a terminal. Other commands log warnings and errors only,
+    as readable lines; ``--verbose`` (or a level set explicitly) adds the information lines, and JSON
+    only when TOUCHPOINT_LOG_JSON asks for it.
+    """
+    chosen = level or ("INFO" if service else "WARNING")
+    if verbose and logging.getLevelName(chosen) > logging.INFO:
+        chosen = "INFO"
+    if json is None and not service:
+        json = False
+    return chosen, json
+
+
+def verbose_asked() -> bool:
+    """Whether ``--verbose`` was given to the ``touchpoint`` command being run."""
+    return _verbose.get()
+
+
+def ask_verbose(verbose: bool) -> Callable[[], None]:
+    """Note ``touchpoint --verbose`` for the command about to run; call the answer when it is done."""
+    token = _verbose.set(verbose)
+    return lambda: _verbose.reset(token)
 
 
 @asynccontextmanager

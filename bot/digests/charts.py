@@ -1,106 +1,117 @@
-"""Small charts as PNG bytes, with no dependency beyond the standard library (zlib and struct).
+"""The digest's chart: accounts per health band per day, as a stacked bar chart in a PNG.
 
-Digests attach a stacked bar chart of accounts per health band per day. The renderer draws filled
-rectangles on an RGB canvas and writes it as a plain, unfiltered 8-bit PNG.
+Drawn with matplotlib's object API on the Agg canvas (a ``Figure`` of its own per chart, never
+``pyplot``, so no global figure state is shared between threads or needs a display), behind a lock
+because matplotlib does not promise that two figures may be drawn at once. matplotlib is imported on the
+first chart, not with this module: a process that never draws one (every command but ``serve``, and
+``serve`` until its first team digest) does not pay for it.
+
+The chart is for Slack and Teams in light and dark mode alike: it sits on a dark card of its own with
+light text, so it reads the same whatever the client's theme. The same data gives the same bytes: the
+PNG holds no time stamp or software version.
 """
 
 from __future__ import annotations
 
+import io
 import struct
-import zlib
+import threading
 from collections.abc import Mapping, Sequence
-
-Color = tuple[int, int, int]
+from datetime import date
+from typing import Any
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-WHITE: Color = (255, 255, 255)
-AXIS: Color = (120, 120, 120)
-GRID: Color = (230, 230, 230)
-BAND_COLORS: dict[str, Color] = {
-    "red": (220, 53, 69),
-    "yellow": (255, 193, 7),
-    "green": (40, 167, 69),
-    "unknown": (173, 181, 189),
+
+# (label, colour) per band; the colours of the band marks, bright enough to stand out on the dark card.
+BANDS: dict[str, tuple[str, str]] = {
+    "red": ("Red", "#e5484d"),
+    "yellow": ("Yellow", "#f5c518"),
+    "green": ("Green", "#30a46c"),
+    "unknown": ("Not enough data", "#9ba1a6"),
 }
 # Bottom to top: the red share is what a reader looks at first, so it sits on the axis.
 STACK_ORDER = ("red", "yellow", "green", "unknown")
 
+BACKGROUND = "#1f2328"  # the card: close to Slack's dark theme, a clear panel in the light one
+TEXT = "#e6edf3"  # labels and legend: contrast above 12:1 on the card
+MUTED = "#9198a1"  # ticks and axis lines
+GRID = "#373e47"
+WIDTH_PX, HEIGHT_PX, DPI = 800, 400, 100
 
-class Canvas:
-    """An RGB image filled with a background colour; rectangles are clipped to the canvas."""
-
-    def __init__(self, width: int, height: int, background: Color = WHITE) -> None:
-        if width <= 0 or height <= 0:
-            raise ValueError("a canvas needs a positive width and height")
-        self.width = width
-        self.height = height
-        self.rows = [bytearray(bytes(background) * width) for _ in range(height)]
-
-    def fill(self, x0: int, y0: int, x1: int, y1: int, color: Color) -> None:
-        """Fill the rectangle from (x0, y0) inclusive to (x1, y1) exclusive; y grows downwards."""
-        x0, x1 = max(0, min(x0, x1)), min(self.width, max(x0, x1))
-        y0, y1 = max(0, min(y0, y1)), min(self.height, max(y0, y1))
-        if x0 >= x1 or y0 >= y1:
-            return
-        span = bytes(color) * (x1 - x0)
-        for y in range(y0, y1):
-            self.rows[y][x0 * 3 : x1 * 3] = span
-
-    def to_png(self) -> bytes:
-        raw = b"".join(b"\x00" + bytes(row) for row in self.rows)  # filter type 0 (none) per row
-        header = struct.pack(">IIBBBBB", self.width, self.height, 8, 2, 0, 0, 0)  # 8-bit RGB
-        return (
-            PNG_SIGNATURE
-            + _chunk(b"IHDR", header)
-            + _chunk(b"IDAT", zlib.compress(raw, 9))
-            + _chunk(b"IEND", b"")
-        )
+_drawing = threading.Lock()
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    )
-
-
-def stacked_bars_png(
+def band_chart_png(
+    days: Sequence[date],
     columns: Sequence[Mapping[str, int]],
     *,
-    order: Sequence[str] = STACK_ORDER,
-    colors: Mapping[str, Color] = BAND_COLORS,
-    width: int = 600,
-    height: int = 240,
-    margin: int = 16,
+    width: int = WIDTH_PX,
+    height: int = HEIGHT_PX,
 ) -> bytes:
-    """A stacked bar chart: one bar per column, one segment per key of ``order`` (bottom first).
-
-    Bars are scaled to the tallest column; an empty column leaves a gap. Keys missing from ``colors``
-    are drawn grey.
+    """A stacked bar per day of ``days`` (oldest first, one a day), one segment per band of
+    :data:`STACK_ORDER`, from ``columns`` (band -> accounts, one mapping per day; an empty one leaves a
+    gap). The days under the bars (the last one and every seventh before it), accounts beside them, a
+    legend of the bands drawn above them.
     """
-    canvas = Canvas(width, height)
-    left, right, top, bottom = margin, width - margin, margin, height - margin
-    plot_height = bottom - top
-    for quarter in range(1, 5):  # light grid lines at 25%, 50%, 75% and 100% of the tallest bar
-        y = bottom - plot_height * quarter // 4
-        canvas.fill(left, y, right, y + 1, GRID)
-    tallest = max((sum(max(0, v) for v in column.values()) for column in columns), default=0)
-    if columns and tallest > 0:
-        slot = (right - left) / len(columns)
-        gap = max(1, int(slot / 5))
-        for index, column in enumerate(columns):
-            x0 = left + int(index * slot) + gap // 2
-            x1 = max(x0 + 1, left + int((index + 1) * slot) - (gap - gap // 2))
-            base = 0
-            for key in order:
-                value = max(0, column.get(key, 0))
-                if not value:
-                    continue
-                y_low = bottom - round(plot_height * base / tallest)
-                base += value
-                y_high = bottom - round(plot_height * base / tallest)
-                canvas.fill(x0, y_high, x1, y_low, colors.get(key, BAND_COLORS["unknown"]))
-    canvas.fill(left, bottom, right, bottom + 1, AXIS)
-    return canvas.to_png()
+    if len(days) != len(columns):
+        raise ValueError("one column of counts per day")
+    if width <= 0 or height <= 0:
+        raise ValueError("a chart needs a positive width and height")
+    with _drawing:
+        return _draw(days, columns, width, height)
+
+
+def _draw(days: Sequence[date], columns: Sequence[Mapping[str, int]], width: int, height: int) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import DateFormatter, date2num
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, facecolor=BACKGROUND)
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0.08, 0.12, 0.86, 0.74))
+    axes.set_facecolor(BACKGROUND)
+    base = [0] * len(days)
+    for band in STACK_ORDER:
+        heights = [max(0, column.get(band, 0)) for column in columns]
+        label, colour = BANDS[band]
+        shown = label if any(heights) else "_nolegend_"  # the legend names the bands drawn
+        axes.bar(list(days), heights, width=0.8, bottom=base, color=colour, label=shown, linewidth=0)
+        base = [b + h for b, h in zip(base, heights, strict=True)]
+    axes.set_ylim(0, max(max(base, default=0), 1) * 1.05)
+    if days:
+        # In the axis's day numbers: a date minus 0.6 days is still the same date.
+        axes.set_xlim(date2num(days[0]) - 0.6, date2num(days[-1]) + 0.6)
+    axes.grid(axis="y", color=GRID, linewidth=0.8)
+    axes.set_axisbelow(True)
+    for side in ("top", "right", "left"):
+        axes.spines[side].set_visible(False)
+    axes.spines["bottom"].set_color(MUTED)
+    axes.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    axes.set_xticks(list(days[::-1][::7]))  # the last day, and a week before it, and so on
+    axes.xaxis.set_major_formatter(DateFormatter("%a %d %b"))
+    _label(axes)
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, facecolor=BACKGROUND, metadata={"Software": None})
+    return out.getvalue()
+
+
+def _label(axes: Any) -> None:
+    """Light labels on the ticks, the y axis named, the legend above the bars."""
+    axes.tick_params(axis="both", colors=MUTED, labelcolor=TEXT, labelsize=10, length=4)
+    axes.tick_params(axis="y", length=0)
+    axes.set_ylabel("Accounts", color=TEXT, fontsize=10)
+    legend = axes.legend(
+        loc="lower left",
+        bbox_to_anchor=(0.0, 1.02),
+        ncols=len(STACK_ORDER),
+        frameon=False,
+        fontsize=10,
+        handlelength=1.2,
+        borderaxespad=0.0,
+    )
+    for text in legend.get_texts():
+        text.set_color(TEXT)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
