@@ -27,7 +27,8 @@ async def home_command(ctx: BotContext, request: Request) -> Response:
     person_id = request.actor.person_id
     today = ctx.today(request.actor)
     async with ctx.db.sessions() as session:
-        accounts = await queries.accounts_owned_by(session, person_id)
+        # Churned accounts are not scored (see `my`): left out of the overview.
+        accounts = [a for a in await queries.accounts_owned_by(session, person_id) if not a.churned]
         follow_ups = await queries.open_follow_ups(session, today=today, people_ids=[person_id])
         milestones = await queries.open_milestones(
             session, today=today, owner_ids=[person_id], due_before=today + timedelta(days=7)

@@ -3,6 +3,7 @@ manual one, the counts by progress, and Add outcome."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
@@ -11,7 +12,7 @@ from bot.core.context import BotContext
 from bot.errors import NotFound
 from bot.format import plural
 from bot.health.outcomes import OutcomeState
-from bot.success.plan_text import PROGRESS_LABEL, outcome_text
+from bot.success.plan_text import NO_VERDICT_LABEL, PROGRESS_LABEL, label_of, outcome_text
 from bot.success.plans import account_plan
 from bot.types import Actions, Block, Button, Context, Header, Reply, Request, Text
 from storage import queries
@@ -78,8 +79,9 @@ def _can_mark(state: OutcomeState) -> bool:
 
 
 def _counts(states: Sequence[OutcomeState]) -> str:
-    """ "4 outcomes: 1 at risk, 2 on track, 1 achieved"."""
-    order = list(PROGRESS_LABEL)
-    found = {p: sum(1 for s in states if s.progress is p) for p in order}
-    parts = [f"{n} {PROGRESS_LABEL[p]}" for p, n in found.items() if n]
+    """ "4 outcomes: 1 at risk, 2 on track, 1 achieved", each outcome counted under the label it shows."""
+    found = Counter(label_of(s) for s in states)
+    parts = [
+        f"{found[label]} {label}" for label in (*PROGRESS_LABEL.values(), NO_VERDICT_LABEL) if found[label]
+    ]
     return f"{plural(len(states), 'outcome')}: " + ", ".join(parts)

@@ -6,6 +6,9 @@ Two kinds, both read from the stored snapshots:
   was not. An account with no earlier snapshot has nothing to cross from and is not alerted;
 - ``drop``: the score on ``day`` is at least ``drop_points`` (15) below the score 7 days earlier.
 
+Churned accounts are not alerted on (a snapshot stored on the day the account churned, before it did,
+does not bring one).
+
 The same kind is not repeated for the same account within ``repeat_days`` (7) days: every alert sent is
 recorded as a :class:`storage.models.HealthAlert` row. When both kinds fire for an account on the same
 day the owner gets one message (keyed as the red alert) and both are recorded. Outbox keys are
@@ -37,6 +40,7 @@ from scheduler.reminders_messages import health_text
 from storage import outbox
 from storage.db import Database
 from storage.models import Account, Band, HealthAlert, HealthSnapshot, Person
+from storage.queries import not_churned
 
 log = get_logger("touchpoint.scheduler.alerts")
 
@@ -129,6 +133,7 @@ async def enqueue_health_alerts(
         .join(earlier, and_(earlier.account_id == current.account_id, earlier.day == previous_day))
         .join(Account, Account.id == current.account_id)
         .where(current.day == day, current.band == Band.RED.value, earlier.band != Band.RED.value)
+        .where(not_churned())
     )
     drops = (
         select(
@@ -151,6 +156,7 @@ async def enqueue_health_alerts(
             current.score.is_not(None),
             earlier.score.is_not(None),
             earlier.score - current.score >= drop_points,
+            not_churned(),
         )
     )
     found: dict[int, _Alert] = {}

@@ -24,7 +24,8 @@ from bot.success.demonstrate import demonstrate_pending, record_achieved, record
 from bot.success.plans import plans_for_accounts
 from storage import audit
 from storage.db import Database
-from storage.models import Outcome, OutcomeStatus
+from storage.models import Account, Outcome, OutcomeStatus
+from storage.queries import not_churned
 
 log = get_logger("touchpoint.scheduler.outcomes")
 
@@ -43,7 +44,13 @@ class OutcomeCheck:
     demonstrated: int = 0
 
 
-_OPEN_MEASURABLE = (Outcome.status == OutcomeStatus.OPEN.value, Outcome.metric.is_not(None))
+# Open measurable outcomes of accounts that have not churned (a churned account's plan is over: nothing
+# is marked achieved or missed for it, and nobody is told).
+_OPEN_MEASURABLE = (
+    Outcome.status == OutcomeStatus.OPEN.value,
+    Outcome.metric.is_not(None),
+    Outcome.account_id.in_(select(Account.id).where(not_churned())),
+)
 
 
 async def _next_accounts(db: Database, after: int, limit: int) -> list[int]:

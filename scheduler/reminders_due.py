@@ -12,6 +12,8 @@ Keys:
 - ``followup:{id}:due:{due_date}``: once, when an open follow-up falls due (or is overdue and was never
   reminded).
 
+Nothing is reminded about a churned account (milestones, renewals and follow-ups alike).
+
 A reminder the person snoozed comes back when the snooze ends: the key of a reminder whose snooze ended
 after its own day carries ``:s{snoozed_until}`` (and an overdue milestone's weekly cadence restarts from
 that day), so "Snooze 1 day" means tomorrow, not next week.
@@ -24,11 +26,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours
-from storage.models import Account, FollowUp, FollowUpStatus, LifecycleStage, Milestone, OutboxMessage
+from storage.models import Account, FollowUp, FollowUpStatus, Milestone, OutboxMessage
+from storage.queries import not_churned
 
 CHUNK = 1000
 
@@ -163,6 +166,7 @@ async def milestones_due(
                 Milestone.completed_at.is_(None),
                 Milestone.due_date <= latest,
                 Account.owner_id.in_(ids),
+                not_churned(),
             )
         )
         for milestone_id, name, due, snoozed, account_id, account_name, owner_id in rows:
@@ -196,10 +200,7 @@ async def renewals_due(
                 Account.owner_id.in_(ids),
                 Account.renewal_date > earliest,
                 Account.renewal_date <= latest,
-                or_(
-                    Account.lifecycle_stage.is_(None),
-                    Account.lifecycle_stage != LifecycleStage.CHURNED.value,
-                ),
+                not_churned(),
             )
         )
         for account_id, name, renewal, arr, owner_id in rows:
@@ -235,6 +236,7 @@ async def follow_ups_due(session: AsyncSession, today_of: dict[int, date]) -> li
                 FollowUp.due_date.is_not(None),
                 FollowUp.due_date <= latest,
                 recipient.in_(ids),
+                not_churned(),
             )
         )
         for follow_up_id, summary, next_step, due, snoozed, account_id, account_name, person_id in rows:

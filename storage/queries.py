@@ -17,10 +17,19 @@ from storage.models import (
     FollowUp,
     FollowUpStatus,
     HealthSnapshot,
+    LifecycleStage,
     Milestone,
     Person,
     SurveyResponse,
 )
+
+
+def not_churned(on: date | None = None) -> ColumnElement[bool]:
+    """Accounts not in the churned stage (a stage not set counts as not churned). Only these are scored,
+    listed at risk or renewing, put in digests, alerted on and reminded of; a churned account keeps its
+    history and its card. With ``on``: also the accounts that churned after that day (known to have)."""
+    live = or_(Account.lifecycle_stage.is_(None), Account.lifecycle_stage != LifecycleStage.CHURNED.value)
+    return live if on is None else or_(live, Account.churned_on > on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +49,11 @@ class AccountRow:
     owner_name: str | None
     owner_email: str | None
     owner_manager_id: int | None
+    churned_on: date | None  # the day it churned, when it is churned and the day is known
+
+    @property
+    def churned(self) -> bool:
+        return self.lifecycle_stage == LifecycleStage.CHURNED.value
 
 
 def account_select() -> Any:  # a Select; its row type differs between SQLAlchemy 2.0 and 2.1
@@ -57,6 +71,7 @@ def account_select() -> Any:  # a Select; its row type differs between SQLAlchem
         Person.name,
         Person.email,
         Person.manager_id,
+        Account.churned_on,
     ).outerjoin(Person, Person.id == Account.owner_id)
 
 
@@ -86,7 +101,7 @@ async def accounts_owned_by(session: AsyncSession, person_id: int) -> list[Accou
 async def accounts_renewing(session: AsyncSession, start: date, end: date) -> list[AccountRow]:
     stmt = (
         account_select()
-        .where(Account.renewal_date >= start, Account.renewal_date <= end)
+        .where(Account.renewal_date >= start, Account.renewal_date <= end, not_churned())
         .order_by(Account.renewal_date, Account.name)
     )
     return _rows((await session.execute(stmt)).all())
@@ -129,7 +144,7 @@ async def renewals_page(
     session: AsyncSession, start: date, end: date, *, offset: int, limit: int
 ) -> AccountPage:
     """Accounts renewing from ``start`` to ``end``, soonest first (as :func:`accounts_renewing`), one page."""
-    renewing = and_(Account.renewal_date >= start, Account.renewal_date <= end)
+    renewing = and_(Account.renewal_date >= start, Account.renewal_date <= end, not_churned())
     ordered = account_select().where(renewing).order_by(Account.renewal_date, Account.name, Account.id)
     return await _page(session, _totals().where(renewing), ordered, offset=offset, limit=limit)
 
@@ -163,7 +178,7 @@ async def at_risk_page(
     )
 
     def at_risk(stmt: Any) -> Any:
-        stmt = stmt.join(risk, risk.c.account_id == Account.id)
+        stmt = stmt.join(risk, risk.c.account_id == Account.id).where(not_churned())
         if segment:
             stmt = stmt.where(func.lower(Account.segment) == segment.lower())
         return stmt
@@ -187,7 +202,7 @@ async def at_risk_account_ids(
         select(now.account_id)
         .join(Account, Account.id == now.account_id)
         .outerjoin(past, and_(past.account_id == now.account_id, past.day == day - timedelta(days=fall_days)))
-        .where(now.day == day)
+        .where(now.day == day, not_churned())
         .where(or_(now.band == "red", now.score <= past.score - fall_points))
     )
     if segment:

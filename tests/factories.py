@@ -129,6 +129,7 @@ async def add_account(
     arr: int | None = None,
     stage: str | None = None,
     renewal: date | None = None,
+    churned_on: date | None = None,
 ) -> int:
     async with _writing(db) as s:
         account = Account(
@@ -141,6 +142,7 @@ async def add_account(
             arr=None if arr is None else Decimal(arr),
             lifecycle_stage=stage,
             renewal_date=renewal,
+            churned_on=churned_on,
         )
         s.add(account)
         await s.flush()

@@ -114,6 +114,28 @@ def test_show_by_name_ignores_case_and_accents(database: str) -> None:
     assert "No snapshot stored for that day: computed now" in result.output
 
 
+def test_a_churned_account_is_no_longer_scored_but_its_past_health_shows(database: str) -> None:
+    assert invoke("recompute", "--day", ago(3).isoformat()).exit_code == 0
+
+    async def churn() -> None:
+        db = Database(database)
+        try:
+            async with db.transaction() as s:
+                account = await s.get(Account, 1)
+                assert account is not None
+                account.lifecycle_stage, account.churned_on = "churned", ago(2)
+        finally:
+            await db.dispose()
+
+    asyncio.run(churn())
+    result = invoke("show", "A0", "--day", D.isoformat())
+    assert result.exit_code == 0, result.output
+    assert "Société Générale (A0) churned on 2026-03-29: its health is no longer scored." in result.output
+    assert "Component" not in result.output
+    before = invoke("show", "A0", "--day", ago(3).isoformat())
+    assert "Société Générale (A0), health on 2026-03-28: " in before.output and "Component" in before.output
+
+
 def test_show_without_enough_data(database: str) -> None:
     result = invoke("show", "Account 1", "--day", D.isoformat())
     assert result.exit_code == 0, result.output

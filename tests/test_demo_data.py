@@ -35,7 +35,7 @@ from storage.demo import (
     plan_portfolio,
 )
 from storage.demo import writer as demo_writer
-from storage.demo.outcomes import Story, judge
+from storage.demo.outcomes import Story, judge, slope
 from storage.models import (
     Account,
     ArrChange,
@@ -426,9 +426,9 @@ async def test_success_plans(demo_db: Database) -> None:
             continue
         assert o.target is not None and o.baseline is not None
         current = value_on(o.account_id, o.metric, TODAY)
-        pace = None
-        if o.metric == "active_users":
-            pace = (current - value_on(o.account_id, o.metric, TODAY - timedelta(days=30))) / 30
+        # The recent pace as the engine fits it: the least-squares slope of the last 30 days' values.
+        days = [TODAY - timedelta(days=n) for n in range(30)]
+        pace = slope([((d - TODAY).days, values[(o.account_id, o.metric, d)]) for d in days])
         verdict = judge(
             baseline=o.baseline, current=current, target=o.target, comparison=OutcomeComparison(o.comparison),
             start=o.start_date, due=o.due_date, today=TODAY, pace=pace,

@@ -21,7 +21,7 @@ from bot.settings import get_settings
 from scheduler.outcome_jobs import OutcomeCheck, check_outcomes
 from scheduler.runner import OUTCOMES_JOB, Scheduler
 from storage.db import Database
-from storage.models import AuditEvent, OutboxMessage, Outcome, Person, UsageMetric
+from storage.models import Account, AuditEvent, OutboxMessage, Outcome, Person, UsageMetric
 from tests.factories import NOW, TODAY, Team, add_account, add_person, day, seed_team, settings_for
 
 
@@ -99,6 +99,21 @@ async def test_reached_missed_and_open_outcomes(db: Database, team: Team) -> Non
         ("outcome.achieved", "scheduler", "nightly outcome check"),
         ("outcome.missed", "scheduler", "nightly outcome check"),
     ]
+
+
+async def test_a_churned_accounts_plan_is_over(db: Database, team: Team) -> None:
+    await active_users(db, team.acme_rockets, 210)
+    await add_outcome(db, team.acme_rockets, "200 weekly active users")
+    await add_outcome(db, team.acme_rockets, "Ran out of time", start_date=day(-90), due_date=day(-1))
+    async with db.transaction() as session:
+        await session.execute(
+            update(Account)
+            .where(Account.id == team.acme_rockets)
+            .values(lifecycle_stage="churned", churned_on=day(-2))
+        )
+    assert await run(db) == OutcomeCheck()
+    assert {status for status, _, _ in (await statuses(db)).values()} == {"open"}
+    assert await outbox_keys(db) == []
 
 
 async def test_running_again_changes_and_sends_nothing(db: Database, team: Team) -> None:

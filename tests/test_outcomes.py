@@ -12,10 +12,12 @@ from bot.health.components import USAGE_METRICS, success_plan
 from bot.health.engine import compute_health, drivers
 from bot.health.inputs import TREND_OFFSET_DAYS, AccountInputs, MetricWindow, OutcomeInput
 from bot.health.load import Accounts, load_inputs
-from bot.health.measures import METRICS, PACE_DAYS, current_value
+from bot.health.measures import METRICS, PACE_DAYS, Pace, current_value, recent_pace
 from bot.health.model import HealthModel
-from bot.health.outcomes import Progress, evaluate, outcome_input, plan_order
+from bot.health.outcomes import Progress, evaluate, outcome_input, plan_order, project
+from bot.success.plan_text import outcome_text
 from bot.success.plans import account_plan, plans_for_accounts, value_now
+from handlers.plans_card import plan_reply
 from storage.db import Database
 from storage.models import Account, Outcome, SurveyResponse, UsageMetric
 
@@ -59,15 +61,28 @@ def account(
     *,
     active: float | None = None,
     prior: float | None = None,
+    pace: float | None = None,
     usage: dict[str, MetricWindow] | None = None,
     surveys: dict[str, dict[int, int]] | None = None,
     outcomes: tuple[OutcomeInput, ...] = (),
     day: date = D,
 ) -> AccountInputs:
+    """``pace``: active users' change per day over the last 30 days (None: no history to fit)."""
     windows = dict(usage or {})
     if active is not None:
-        windows["active_users"] = MetricWindow(latest=active, recent_mean=active, prior_mean=prior)
+        windows["active_users"] = MetricWindow(
+            latest=active,
+            recent_mean=active,
+            prior_mean=prior,
+            slope=pace,
+            pace_days=30 if pace is not None else 0,
+        )
     return AccountInputs(account_id=1, day=day, usage=windows, surveys=surveys or {}, outcomes=outcomes)
+
+
+def trend(latest: float, per_day: float, days: int = 30) -> MetricWindow:
+    """A usage metric at ``latest`` that moved ``per_day`` over the last ``days`` days."""
+    return MetricWindow(latest=latest, recent_mean=latest, slope=per_day, count_slope=per_day, pace_days=days)
 
 
 # -------------------------------------------------------------------------------------------- metrics
@@ -203,10 +218,14 @@ def test_survey_metrics() -> None:
     assert easy.progress is Progress.ACHIEVED
 
 
-def test_without_a_baseline_time_decides() -> None:
+def test_without_a_baseline_or_a_pace_there_is_no_verdict_until_time_runs_short() -> None:
     early = evaluate(outcome(baseline=None, started=40, due_in=60), account(active=120))
-    assert (early.progress, early.expected, early.fraction) == (Progress.ON_TRACK, None, None)
-    assert early.reason == "120 weekly active users, target 200 by Sat 30 May 2026: on track"
+    assert (early.progress, early.expected, early.fraction) == (Progress.NO_DATA, None, None)
+    assert early.current == 120
+    assert (
+        early.reason == "120 weekly active users, target 200 by Sat 30 May 2026: no history yet: no verdict"
+    )
+    assert early.notes == ("no history yet: no verdict",)
     late = evaluate(outcome(baseline=None, started=60, due_in=40), account(active=120))
     assert late.progress is Progress.AT_RISK
     assert late.reason.endswith("over half the time gone: at risk")
@@ -214,20 +233,158 @@ def test_without_a_baseline_time_decides() -> None:
 
 
 def test_the_recent_pace_counts_where_it_is_known() -> None:
-    # 120 is behind the line (150), but +30 in 30 days carried on for 50 days reaches 170 only...
-    assert evaluate(outcome(), account(active=120, prior=90)).progress is Progress.AT_RISK
-    # ... while +60 in 30 days reaches 220 by the due date: catching up.
-    catching_up = evaluate(outcome(), account(active=120, prior=60))
-    assert catching_up.progress is Progress.ON_TRACK
+    # 120 is behind the line (150), but +1 a day carried on for 50 days reaches 170 only...
+    slow = evaluate(outcome(), account(active=120, pace=1))
+    assert (slow.progress, slow.projected) == (Progress.AT_RISK, 170)
+    assert slow.reason == (
+        "120 weekly active users, the line says 150 by today, "
+        "at the last 30 days' pace: 170 by the due date, target 200 by Wed 20 May 2026: at risk"
+    )
+    assert slow.notes == (
+        "behind the line to the target: 150 weekly active users by today",
+        "at the last 30 days' pace: 170 by the due date",
+    )
+    # ... while +2 a day reaches 220 by the due date: catching up.
+    catching_up = evaluate(outcome(), account(active=120, pace=2))
+    assert (catching_up.progress, catching_up.projected, catching_up.notes) == (Progress.ON_TRACK, 220, ())
     assert catching_up.reason == (
-        "120 weekly active users (the line says 150), the last 30 days' pace reaches the target 200 "
-        "by Wed 20 May 2026: on track"
+        "120 weekly active users (the line says 150), at the last 30 days' pace: 220 by the due date, "
+        "target 200 by Wed 20 May 2026: on track"
     )
     # Without a baseline the pace decides, whatever the time.
     no_line = outcome(baseline=None, started=80, due_in=20)
-    assert evaluate(no_line, account(active=120, prior=0)).progress is Progress.ON_TRACK  # 4 a day
+    assert evaluate(no_line, account(active=120, pace=4)).progress is Progress.ON_TRACK
     early = outcome(baseline=None, started=10, due_in=90)
-    assert evaluate(early, account(active=120, prior=130)).progress is Progress.AT_RISK
+    assert evaluate(early, account(active=120, pace=-0.3)).progress is Progress.AT_RISK
+
+
+# ----------------------------------------------------------------------------------------- projection
+
+
+def test_an_outcome_defined_today_on_a_falling_metric_is_at_risk() -> None:
+    """The issue's case: 200 active users due in 30 days, defined today on an account whose active users
+    fell 86% in the last 30 days (to 9.7). Today's value sits on the line from the baseline, which says
+    nothing: at the last 30 days' pace it is 0 by the due date."""
+    fresh = outcome(baseline=9.7, started=0, due_in=30, title="200 active users")
+    state = evaluate(fresh, account(active=9.7, prior=69.3, pace=-2.0))
+    assert (state.progress, state.expected, state.projected) == (Progress.AT_RISK, 9.7, 0.0)  # not -50
+    assert state.notes == ("at the last 30 days' pace: 0 by the due date",)
+    assert state.reason == (
+        "9.7 weekly active users, at the last 30 days' pace: 0 by the due date, "
+        "target 200 by Thu 30 Apr 2026: at risk"
+    )
+    card = outcome_text(state, D)
+    assert "· at risk\n" in card and card.endswith("_at the last 30 days' pace: 0 by the due date_")
+    reading = success_plan(account(active=9.7, prior=69.3, pace=-2.0, outcomes=(fresh,)))
+    assert reading.score == 0.0  # the pace makes no progress at all towards 200
+    assert reading.reason == "“200 active users” at risk: 9.7, at the last 30 days' pace: 0 by the due date"
+
+
+def test_on_the_line_but_the_pace_falls_short_is_at_risk() -> None:
+    # 150 is on the line (150), but +0.5 a day for the 50 days left makes 175, not 200.
+    state = evaluate(outcome(), account(active=150, pace=0.5))
+    assert (state.progress, state.projected, state.fraction) == (Progress.AT_RISK, 175, 0.5)
+    assert state.reason == (
+        "150 weekly active users, the line says 150 by today "
+        "but at the last 30 days' pace: 175 by the due date, target 200 by Wed 20 May 2026: at risk"
+    )
+    assert state.notes == ("at the last 30 days' pace: 175 by the due date",)
+    # Its share of the success plan score is what the pace gets done: 75 of the 100 to go.
+    assert success_plan(account(active=150, pace=0.5, outcomes=(outcome(),))).score == pytest.approx(75.0)
+    # The line's pace (+1 a day) lands on the target exactly: on track.
+    assert evaluate(outcome(), account(active=150, pace=1.0)).progress is Progress.ON_TRACK
+    assert evaluate(outcome(), account(active=150)).progress is Progress.ON_TRACK  # no pace: the line alone
+
+
+def test_at_most_targets_project_downwards_and_stop_at_zero() -> None:
+    tickets = outcome("open_tickets", 5, baseline=25, comparison="at_most", title="At most 5 open tickets")
+
+    def state(per_day: float) -> Any:
+        return evaluate(tickets, account(usage={"open_tickets": trend(15, per_day)}))
+
+    rising = state(0.1)  # on the line (15) but going up: 20 by the due date
+    assert (rising.progress, rising.projected) == (Progress.AT_RISK, pytest.approx(20))
+    assert rising.notes == ("at the last 30 days' pace: 20 by the due date",)
+    assert (state(-0.2).progress, state(-0.2).projected) == (Progress.ON_TRACK, pytest.approx(5))
+    falling = state(-2.0)  # 15 - 100 would be -85: tickets stop at 0
+    assert (falling.progress, falling.projected) == (Progress.ON_TRACK, 0.0)
+    # Behind the line (20 where it says 15): falling fast enough catches up, too slowly does not.
+    catching_up = evaluate(tickets, account(usage={"open_tickets": trend(20, -0.4)}))
+    assert (catching_up.progress, catching_up.projected) == (Progress.ON_TRACK, pytest.approx(0.0))
+    behind = evaluate(tickets, account(usage={"open_tickets": trend(20, -0.1)}))
+    assert (behind.progress, behind.projected) == (Progress.AT_RISK, pytest.approx(15))
+    assert behind.notes == (
+        "behind the line to the target: 15 open tickets by today",
+        "at the last 30 days' pace: 15 by the due date",
+    )
+
+
+def test_a_flat_metric_short_of_its_target_is_at_risk() -> None:
+    on_line = evaluate(outcome(), account(active=150, pace=0.0))  # on the line, but not moving
+    assert (on_line.progress, on_line.projected) == (Progress.AT_RISK, 150)
+    assert on_line.notes == ("at the last 30 days' pace: 150 by the due date",)
+    today = evaluate(outcome(baseline=150, started=0), account(active=150, pace=0.0))
+    assert (today.progress, today.projected) == (Progress.AT_RISK, 150)
+    assert evaluate(outcome(target=150), account(active=150, pace=0.0)).progress is Progress.ACHIEVED
+    tickets = outcome("open_tickets", 5, baseline=9, comparison="at_most", started=0, due_in=30)
+    flat = evaluate(tickets, account(usage={"open_tickets": trend(9, 0.0)}))
+    assert (flat.progress, flat.projected) == (Progress.AT_RISK, 9)
+
+
+def test_no_history_yet_gives_no_verdict() -> None:
+    # Defined today, and the metric has fewer than two days of data: nothing to judge by.
+    fresh = outcome(baseline=120, started=0, due_in=30)
+    state = evaluate(fresh, account(active=120))
+    assert (state.progress, state.current, state.projected) == (Progress.NO_DATA, 120, None)
+    assert state.notes == ("no history yet: no verdict",)
+    assert (
+        state.reason == "120 weekly active users, target 200 by Thu 30 Apr 2026: no history yet: no verdict"
+    )
+    card = outcome_text(state, D)
+    assert "· no verdict yet\n" in card and card.endswith("_no history yet: no verdict_")
+    assert plan_reply(1, "Acme", [state], D).summary == "Acme success plan: 1 outcome: 1 no verdict yet"
+    assert success_plan(account(active=120, outcomes=(fresh,))).score is None  # no verdict, no score
+    # A survey metric never has a pace: the line decides from the day after the start day.
+    nps = outcome("nps", 50, baseline=40, started=0, due_in=30, title="NPS 50")
+    answers = {"nps": {10: 2, 9: 1, 7: 1, 3: 1}}  # +40
+    assert evaluate(nps, account(surveys=answers)).progress is Progress.NO_DATA
+    tomorrow = account(surveys=answers, day=D + timedelta(days=1))
+    assert evaluate(nps, tomorrow).progress is Progress.ON_TRACK
+
+
+def test_the_pace_of_each_metric() -> None:
+    inputs = account(
+        usage={
+            "active_users": MetricWindow(recent_mean=100, slope=1.5, count_slope=0.2, pace_days=30),
+            "features_adopted": MetricWindow(latest=6, slope=0.1, pace_days=12),
+            "escalations": MetricWindow(total_30d=6, slope=0.0, count_slope=-0.01, pace_days=30),
+            "open_tickets": MetricWindow(latest=3, pace_days=1),  # one day of data: no slope
+        },
+        surveys={"nps": {10: 3}},
+    )
+    assert recent_pace(inputs, "active_users") == Pace(1.5, 30)
+    assert recent_pace(inputs, "features_adopted") == Pace(0.1, 12)
+    # A 30-day total of counts per day moves 30 times as fast as the daily counts.
+    escalations = recent_pace(inputs, "escalations")
+    assert escalations is not None and escalations.per_day == pytest.approx(-0.3)
+    assert recent_pace(inputs, "open_tickets") is None
+    assert recent_pace(inputs, "licensed_seats") is None
+    assert recent_pace(inputs, "nps") is None  # survey metrics have no pace
+    assert Pace(0.1, 12).window == "the last 12 days' pace"
+
+
+def test_a_shorter_history_says_so() -> None:
+    adopt = outcome("features_adopted", 10, baseline=2, started=0, due_in=20, title="Adopt 10 features")
+    state = evaluate(adopt, account(usage={"features_adopted": trend(2, 0.25, days=12)}))
+    assert (state.progress, state.projected) == (Progress.AT_RISK, 7)
+    assert state.notes == ("at the last 12 days' pace: 7 by the due date",)
+
+
+def test_projections_stay_within_the_metric_bounds() -> None:
+    assert project(METRICS["active_users"], 10, Pace(-1, 30), 30) == 0
+    assert project(METRICS["csat"], 90, Pace(1, 30), 30) == 100
+    assert project(METRICS["ces"], 2, Pace(-1, 30), 30) == 1
+    assert project(METRICS["active_users"], 10, Pace(1, 30), -5) == 10  # past the due date: no days left
 
 
 def test_a_baseline_that_already_met_the_target_draws_a_flat_line() -> None:
@@ -267,7 +424,7 @@ def test_plan_order() -> None:
         evaluate(outcome(title="missed", status="missed", due_in=1), inputs),
         evaluate(outcome(title="achieved", target=100, due_in=2), inputs),
         evaluate(outcome(None, None, baseline=None, title="awaiting", due_in=3), inputs),
-        evaluate(outcome(title="on track", baseline=None, started=1, due_in=4), inputs),
+        evaluate(outcome(title="no verdict", baseline=None, started=1, due_in=4), inputs),
         evaluate(outcome(title="at risk later", due_in=90), inputs),
         evaluate(outcome(title="at risk", due_in=50), inputs),
     ]
@@ -275,7 +432,7 @@ def test_plan_order() -> None:
         "at risk",
         "at risk later",
         "awaiting",
-        "on track",
+        "no verdict",
         "achieved",
         "missed",
     ]
@@ -436,3 +593,70 @@ async def test_value_now_is_the_baseline_of_a_new_outcome(db: Database) -> None:
         assert await value_now(s, planned, "csat", D) is None
         assert await value_now(s, bare, "active_users", D) is None
         assert await value_now(s, 999_999, "active_users", D) is None
+
+
+async def add_usage(db: Database, account_id: int, metric: str, values: dict[int, float]) -> None:
+    """``values``: days before D -> value."""
+    async with db.transaction() as s:
+        s.add_all(
+            UsageMetric(account_id=account_id, day=D - timedelta(days=n), metric=metric, value=v)
+            for n, v in values.items()
+        )
+
+
+async def test_load_inputs_fits_the_recent_pace(db: Database) -> None:
+    account_id = await add_account(db, "PACE")
+    # +2 a day over the whole window, and the days before it (which the pace does not read) flat.
+    await add_usage(db, account_id, "active_users", {n: 200 - 2 * n for n in range(30)} | {40: 500})
+    # With gaps: every third day only, still on a line of -0.5 a day.
+    await add_usage(db, account_id, "open_tickets", {n: 20 + 0.5 * n for n in range(0, 30, 3)})
+    # Counts per day, a row only on days with escalations: 3 twenty days ago, 1 five days ago.
+    await add_usage(db, account_id, "escalations", {20: 3, 5: 1})
+    await add_usage(db, account_id, "licensed_seats", {0: 300})  # one day: no history yet
+    await add_usage(db, account_id, "features_adopted", {10: 4, 0: 6})  # started 10 days ago
+    async with db.sessions() as s:
+        (inputs,) = await load_inputs(s, D, Accounts.of([account_id]))
+    active = inputs.metric("active_users")
+    assert (active.slope, active.pace_days) == (pytest.approx(2.0), 30)
+    assert inputs.metric("open_tickets").slope == pytest.approx(-0.5)
+    escalations = inputs.metric("escalations")
+    assert escalations.pace_days == 21
+    # Every day from the first one counts, days without a row as 0: -525 / 16170 a day, so the 30-day
+    # total (4) falls by 30 times that, about 1 a day.
+    assert escalations.count_slope == pytest.approx(-525 / 16170)
+    pace = recent_pace(inputs, "escalations")
+    assert pace is not None and pace.per_day == pytest.approx(-30 * 525 / 16170)
+    seats = inputs.metric("licensed_seats")
+    assert (seats.slope, seats.count_slope, seats.pace_days) == (None, None, 1)
+    assert recent_pace(inputs, "licensed_seats") is None
+    adopted = inputs.metric("features_adopted")
+    assert (adopted.slope, adopted.pace_days) == (pytest.approx(0.2), 11)
+    assert recent_pace(inputs, "features_adopted") == Pace(pytest.approx(0.2), 11)  # type: ignore[arg-type]
+
+
+async def test_an_outcome_defined_today_on_a_falling_account(db: Database) -> None:
+    """The issue's case end to end: active users fell 86% in 30 days; the outcome defined today takes
+    today's value as its baseline and is at risk from its first day, and the plan says why."""
+    account_id = await add_account(db, "FALL")
+    await add_usage(db, account_id, "active_users", {n: 3.7 + 2 * n for n in range(37)})
+    async with db.sessions() as s:
+        baseline = await value_now(s, account_id, "active_users", D)
+    assert baseline == pytest.approx(9.7)  # the 7-day mean, down 86% from 69.7 thirty days before
+    await add_outcome(
+        db,
+        account_id,
+        "200 active users",
+        metric="active_users",
+        target=200,
+        baseline=baseline,
+        start_date=D,
+        due_date=D + timedelta(days=30),
+    )
+    async with db.sessions() as s:
+        (state,) = await account_plan(s, account_id, D)
+        (inputs,) = await load_inputs(s, D, Accounts.of([account_id]))
+    assert (state.progress, state.projected) == (Progress.AT_RISK, 0.0)
+    assert state.notes == ("at the last 30 days' pace: 0 by the due date",)
+    assert outcome_text(state, D).endswith("_at the last 30 days' pace: 0 by the due date_")
+    health = compute_health(inputs, HealthModel()).component("success_plan")
+    assert health is not None and health.score == 0.0

@@ -137,15 +137,18 @@ async def test_the_card_shows_progress_value_target_due_date_and_customer_owner(
     await add_outcome(bot, maya, **manual, due_date=str(day(30)))
     reply = await ask(bot, maya, "plan acme rockets share")
     assert reply.shared is True
+    # Defined today on a flat metric (120 for ten days): the line says nothing yet, and at that pace
+    # it stays 120, so it is at risk from its first day.
     assert text_of(reply) == (
         "# Success plan: Acme Rockets\n"
+        "🔴 **200 weekly active users** · at risk\n"
+        "▱▱▱▱▱▱▱▱▱▱ 0% · 120 weekly active users, target 200 · due Thu 25 Mar 2027 (in 120 days)"
+        " · customer owner: Dana Scully\n"
+        "_at the last 10 days' pace: 120 by the due date_\n"
         "⏳ **Exec sponsor signs off the rollout** · awaiting\n"
         "marked achieved by a person · due Fri 25 Dec 2026 (in 30 days) · customer owner: Dana Scully\n"
         "[Mark achieved]\n"
-        "🟢 **200 weekly active users** · on track\n"
-        "▱▱▱▱▱▱▱▱▱▱ 0% · 120 weekly active users, target 200 · due Thu 25 Mar 2027 (in 120 days)"
-        " · customer owner: Dana Scully\n"
-        "2 outcomes: 1 on track, 1 awaiting\n"
+        "2 outcomes: 1 at risk, 1 awaiting\n"
         "[Add outcome]"
     )
 

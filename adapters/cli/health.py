@@ -16,7 +16,7 @@ from bot.errors import BadArguments
 from bot.health.model import HealthModel, load_health_model
 from bot.health.service import AccountHealth, RecomputeSummary, account_breakdown, recompute
 from storage.db import Database
-from storage.models import Account, Band
+from storage.models import Account, Band, LifecycleStage
 
 health_app = typer.Typer(help="Account health scores.", no_args_is_help=True)
 
@@ -103,6 +103,15 @@ def show_command(
             health = await account_breakdown(db, found.id, on, model=model)
         if health is None:
             raise fail(f"No account {account!r}.")
+        if found.lifecycle_stage == LifecycleStage.CHURNED.value and not health.stored:
+            # Not scored any more: a breakdown computed now from what is left would be a guess.
+            when = f" on {found.churned_on}" if found.churned_on else ""
+            console.print(
+                f"{found.name} ({found.external_id}) churned{when}: its health is no longer scored. "
+                "--day with a day it was scored shows the health it had then.",
+                highlight=False,
+            )
+            return
         render(found, health)
 
     run(body())

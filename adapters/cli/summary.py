@@ -14,7 +14,10 @@ from storage.db import Database
 
 async def print_summary(db: Database, *, today: date) -> None:
     summary = await portfolio_summary(db, today=today)
-    console.print(f"[bold]Touchpoint portfolio[/bold]: {summary.accounts} accounts, {summary.people} people")
+    churned = f" ({summary.churned} churned, not counted)" if summary.churned else ""
+    console.print(
+        f"[bold]Touchpoint portfolio[/bold]: {summary.accounts} accounts{churned}, {summary.people} people"
+    )
     if summary.day is None:
         console.print("No health computed yet: run `touchpoint health recompute`.")
         return

@@ -1,7 +1,8 @@
 """The CSM digest, one per person's DM: their accounts that changed band, renewals in 30/60/90 days,
 follow-ups and milestones due (with Done / Snooze), open feedback sent to them, success-plan outcomes at
 risk and achieved, and advocates worth asking for a reference. Built for many people at once, in
-batches, with one set of queries per batch.
+batches, with one set of queries per batch. Churned accounts are left out of all of it but the feedback
+sent to the person, which still waits for an answer.
 """
 
 from __future__ import annotations
@@ -97,12 +98,13 @@ async def _csm_batch(
     ctx: BotContext, people: list[int], today: date, since: date | None
 ) -> dict[int, Digest]:
     owned = Account.owner_id.in_(people)
+    live = queries.not_churned()
     async with ctx.db.sessions() as session:
         day = await queries.latest_snapshot_day(session, today)
         previous = await comparison_day(session, day, since)
-        stmt = queries.account_select().where(owned).order_by(Account.name)
+        stmt = queries.account_select().where(owned, live).order_by(Account.name)
         accounts = [AccountRow(*row) for row in (await session.execute(stmt)).all()]
-        changes = await band_changes(session, [owned], day, previous) if day and previous else []
+        changes = await band_changes(session, [owned, live], day, previous) if day and previous else []
         follow_ups = await _due_follow_ups(session, people, today)
         milestones = await _due_milestones(session, people, today)
         feedback = await _open_feedback(session, people)
@@ -206,7 +208,7 @@ async def _due_follow_ups(
     stmt = (
         queries.open_follow_up_select(today)
         .add_columns(FollowUp.author_id, Account.owner_id)
-        .where(FollowUp.due_date <= today)
+        .where(FollowUp.due_date <= today, queries.not_churned())
         # Two index look-ups (by author, by the owner's accounts) rather than one OR across two
         # tables, which no index serves: it scanned every open follow-up.
         .where(
@@ -237,6 +239,7 @@ async def _due_milestones(
         select(*milestone_columns(), Account.owner_id)
         .join(Account, Account.id == Milestone.account_id)
         .where(open_milestone(today), Milestone.due_date <= today, Account.owner_id.in_(people))
+        .where(queries.not_churned())
         .order_by(Milestone.due_date, Account.name, Milestone.name)
     )
     return [(row[-1], MilestoneRow(*row[:-1])) for row in (await session.execute(stmt)).all()]
@@ -283,6 +286,7 @@ async def _advocates(session: AsyncSession, people: list[int], today: date) -> l
             SurveyResponse.submitted_at >= start,
             SurveyResponse.submitted_at < end,
             Account.owner_id.in_(people),
+            queries.not_churned(),
         )
         .order_by(SurveyResponse.submitted_at.desc(), Account.name)
     )

@@ -31,8 +31,11 @@ Scoring curves (every score is clamped to 0..100; "D" is the day the health is c
 - ``success_plan``: the mean over the success plan's outcomes that have a verdict on D (see
   :mod:`bot.health.outcomes`): on track 100; achieved 100 (when achieved in the PLAN_DAYS days ending on D,
   or reached on D); missed 0 (when due in the PLAN_DAYS days ending on D, or given up before its due
-  date); at risk ``100 * made / expected``, the progress made from the baseline against the progress
-  the line from baseline to target expects by D (50 without a baseline, where there is no line).
+  date); at risk the smaller of ``made / expected`` (the progress made from the baseline against the
+  progress the line from baseline to target expects by D) and ``projected / needed`` (the progress the
+  recent pace makes by the due date against the whole way to the target), times 100, so an outcome on
+  its line that the pace cannot carry to the target scores no more than the pace gets it; 50 without a
+  baseline (no line).
   Outcomes without data, manual ones awaiting a person, and older verdicts do not count; with none
   left the component has no data.
 
@@ -265,18 +268,31 @@ def _outcome_score(state: OutcomeState, day: date) -> float | None:
     if state.progress is Progress.MISSED:
         return 0.0 if outcome.due_date >= recent else None
     if state.progress is Progress.AT_RISK:
-        if state.expected is None or outcome.baseline is None or state.current is None:
-            return 50.0
-        sign = -1.0 if outcome.comparison == AT_MOST else 1.0
-        expected_gain = sign * (state.expected - outcome.baseline)
-        if expected_gain <= 0:
-            return 0.0
-        return clamp(100 * sign * (state.current - outcome.baseline) / expected_gain)
+        return _at_risk_score(state)
     return None  # no data, or awaiting a person
 
 
+def _at_risk_score(state: OutcomeState) -> float:
+    """An outcome at risk: the smaller share of the line's progress made, and of the way the recent pace
+    gets by the due date (see the module docstring)."""
+    outcome = state.outcome
+    if outcome.baseline is None or outcome.target is None or state.current is None:
+        return 50.0
+    sign = -1.0 if outcome.comparison == AT_MOST else 1.0
+    needed = sign * (outcome.target - outcome.baseline)
+    if needed <= 0:  # the baseline met the target and the value slipped since
+        return 0.0
+    shares: list[float] = []
+    if state.expected is not None and (expected_gain := sign * (state.expected - outcome.baseline)) > 0:
+        shares.append(sign * (state.current - outcome.baseline) / expected_gain)
+    if state.projected is not None:
+        shares.append(sign * (state.projected - outcome.baseline) / needed)
+    return clamp(100 * min(shares)) if shares else 0.0
+
+
 def _behind(state: OutcomeState) -> str:
-    """ "“200 weekly active users” behind: 120, the line says 150 by today"."""
+    """ "“200 weekly active users” behind: 120, the line says 150 by today", or "… at risk: 150, at the
+    last 30 days' pace: 175 by the due date" for one on its line that its pace cannot carry."""
     outcome = state.outcome
     title = f"“{outcome.title}”"
     if state.progress is Progress.MISSED:
@@ -285,8 +301,10 @@ def _behind(state: OutcomeState) -> str:
     if spec is None or state.current is None:
         return f"{title} behind"
     now = spec.format(state.current)
-    if state.expected is not None:
+    if state.expected is not None and state.behind:
         return f"{title} behind: {now}, the line says {spec.format(state.expected)} by today"
+    if state.projected is not None and state.notes:
+        return f"{title} at risk: {now}, {'; '.join(state.notes)}"
     return f"{title} behind: {now}, due {day_text(outcome.due_date)}"
 
 

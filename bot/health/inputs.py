@@ -19,6 +19,8 @@ SURVEY_DAYS = 90  # NPS and CSAT answers count for this many days
 PLAN_DAYS = 90  # achieved and missed outcomes count in the success plan score for this many days
 # A usage metric's latest value is looked for this far back (long enough to cover the trend window).
 USAGE_LOOKBACK_DAYS = TREND_OFFSET_DAYS + RECENT_DAYS
+# The recent pace of a usage metric (how fast it moves, per day) is measured over this many days.
+PACE_DAYS = TREND_OFFSET_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +31,28 @@ class MetricWindow:
     recent_mean: float | None = None  # mean over the RECENT_DAYS days ending on D
     prior_mean: float | None = None  # mean over the RECENT_DAYS days ending TREND_OFFSET_DAYS before D
     total_30d: float | None = None  # sum over the SUPPORT_DAYS days ending on D
+    # The least-squares change per day over the PACE_DAYS days ending on D (see bot.health.measures,
+    # recent_pace): ``slope`` fits the days that have a value; ``count_slope`` fits every day from the
+    # first one with a value, a day without one counting as 0 (for counts per day, such as escalations).
+    # None with fewer than two days to fit. ``pace_days``: the days from that first day to D.
+    slope: float | None = None
+    count_slope: float | None = None
+    pace_days: int = 0
+
+
+def least_squares_slope(n: float, sum_x: float, sum_xx: float, sum_y: float, sum_xy: float) -> float | None:
+    """The slope of the least-squares line through ``n`` points (x, y) given by their sums; None when
+    the points do not tell one (fewer than two, or all on the same x)."""
+    spread = n * sum_xx - sum_x * sum_x
+    if n < 2 or spread <= 0:
+        return None
+    return (n * sum_xy - sum_x * sum_y) / spread
+
+
+def every_day_sums(span: int) -> tuple[int, float, float]:
+    """``n``, the sum of x and the sum of x squared for the ``span`` days ending on D, x = -(span-1)..0."""
+    k = span - 1
+    return span, -k * (k + 1) / 2, k * (k + 1) * (2 * k + 1) / 6
 
 
 @dataclass(frozen=True, slots=True)

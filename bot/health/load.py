@@ -9,6 +9,10 @@ Usage values are read capped at :data:`~storage.importer.fields.MAX_NUMBER`, the
 to: a value stored before that bound existed (1e308) would otherwise overflow a SUM on PostgreSQL and
 fail the whole batch, or reach the engine as infinity.
 
+The usage query also sums, over the PACE_DAYS days ending on D, what a least-squares line through
+each metric's daily values needs (count, sum of x, x², y and xy, with x the day's offset from D), so the
+recent pace (:func:`bot.health.measures.recent_pace`) costs no query of its own.
+
 "As of day D" means nothing dated after D is read: usage rows up to D, surveys and follow-ups created
 before D + 1 at 00:00 UTC, milestones completed by then count as completed, outcomes whose start date
 is on or before D (an achievement dated after D is undone by :func:`bot.health.outcomes.evaluate`).
@@ -16,6 +20,7 @@ is on or before D (an achievement dated after D is undone by :func:`bot.health.o
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,12 +28,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, text
+from sqlalchemy import ColumnElement, Date, and_, case, func, literal, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.health.components import USAGE_METRICS
 from bot.health.inputs import (
+    PACE_DAYS,
     RECENT_DAYS,
     SUPPORT_DAYS,
     SURVEY_DAYS,
@@ -38,10 +44,13 @@ from bot.health.inputs import (
     MetricWindow,
     MilestoneStatus,
     OutcomeInput,
+    every_day_sums,
+    least_squares_slope,
 )
 from bot.health.outcomes import outcome_input
 from storage.importer.fields import MAX_NUMBER
 from storage.models import Account, FollowUp, Milestone, Outcome, SurveyResponse, UsageMetric
+from storage.queries import not_churned
 
 # Explicit id lists are sent in slices this long (SQLite caps bound parameters per statement).
 MAX_IDS_PER_QUERY = 1000
@@ -83,15 +92,21 @@ async def account_id_ranges(session: AsyncSession, size: int) -> list[tuple[int,
     return [(ids[i], ids[min(i + size, len(ids)) - 1]) for i in range(0, len(ids), size)]
 
 
-async def load_inputs(session: AsyncSession, day: date, accounts: Accounts) -> list[AccountInputs]:
-    """The inputs of every account in ``accounts`` as of ``day``, ordered by account id."""
+async def load_inputs(
+    session: AsyncSession, day: date, accounts: Accounts, *, scored_only: bool = False
+) -> list[AccountInputs]:
+    """The inputs of every account in ``accounts`` as of ``day``, ordered by account id.
+
+    ``scored_only`` leaves out the accounts that had churned by ``day`` (churned, on or before it or on
+    a day not known): what the health recompute scores. Plans and cards read churned accounts too.
+    """
     if accounts.ids is not None and len(accounts.ids) > MAX_IDS_PER_QUERY:
         result: list[AccountInputs] = []
         for i in range(0, len(accounts.ids), MAX_IDS_PER_QUERY):
             part = Accounts.of(accounts.ids[i : i + MAX_IDS_PER_QUERY])
-            result.extend(await load_inputs(session, day, part))
+            result.extend(await load_inputs(session, day, part, scored_only=scored_only))
         return sorted(result, key=lambda a: a.account_id)
-    segments = await _segments(session, accounts)
+    segments = await _segments(session, accounts, not_churned(day) if scored_only else None)
     if not segments:
         return []
     if session.get_bind().dialect.name == "postgresql":
@@ -118,19 +133,34 @@ async def load_inputs(session: AsyncSession, day: date, accounts: Accounts) -> l
     ]
 
 
-async def _segments(session: AsyncSession, accounts: Accounts) -> dict[int, str | None]:
-    rows = await session.execute(select(Account.id, Account.segment).where(accounts.where(Account.id)))
-    return {account_id: segment for account_id, segment in rows}
+async def _segments(
+    session: AsyncSession, accounts: Accounts, condition: ColumnElement[bool] | None
+) -> dict[int, str | None]:
+    stmt = select(Account.id, Account.segment).where(accounts.where(Account.id))
+    if condition is not None:
+        stmt = stmt.where(condition)
+    return {account_id: segment for account_id, segment in await session.execute(stmt)}
+
+
+def _days_from(column: Any, day: date, dialect: str) -> Any:
+    """``column - day`` in days (0 on ``day``, negative before): PostgreSQL subtracts dates as integers,
+    SQLite through their Julian day numbers."""
+    if dialect == "postgresql":
+        return column - literal(day, Date)
+    return func.julianday(column) - func.julianday(literal(day, Date))
 
 
 async def _usage(session: AsyncSession, day: date, accounts: Accounts) -> dict[int, dict[str, MetricWindow]]:
-    """One row per account and metric: the window aggregates and the value of the latest day."""
+    """One row per account and metric: the window aggregates, the sums the recent pace is fitted from,
+    and the value of the latest day."""
     u = UsageMetric
     recent = u.day >= day - timedelta(days=RECENT_DAYS - 1)
     prior_end = day - timedelta(days=TREND_OFFSET_DAYS)
     prior = and_(u.day >= prior_end - timedelta(days=RECENT_DAYS - 1), u.day <= prior_end)
     support = u.day >= day - timedelta(days=SUPPORT_DAYS - 1)
+    pace = u.day >= day - timedelta(days=PACE_DAYS - 1)
     capped = case((u.value > MAX_NUMBER, MAX_NUMBER), else_=u.value)
+    x = _days_from(u.day, day, session.get_bind().dialect.name)
     # Driving from the account table makes SQLite seek each account's day window in the primary key
     # (account_id, day, metric) instead of scanning every day of the id range: about 30% faster.
     windows = (
@@ -141,6 +171,12 @@ async def _usage(session: AsyncSession, day: date, accounts: Accounts) -> dict[i
             func.avg(case((recent, capped))).label("recent_mean"),
             func.avg(case((prior, capped))).label("prior_mean"),
             func.sum(case((support, capped))).label("total_30d"),
+            func.count(case((pace, 1))).label("pace_n"),
+            func.min(case((pace, x))).label("pace_first"),
+            func.sum(case((pace, x))).label("pace_x"),
+            func.sum(case((pace, x * x))).label("pace_xx"),
+            func.sum(case((pace, capped))).label("pace_y"),
+            func.sum(case((pace, x * capped))).label("pace_xy"),
         )
         .join(u, u.account_id == Account.id)
         .where(
@@ -171,16 +207,42 @@ async def _usage(session: AsyncSession, day: date, accounts: Accounts) -> dict[i
         windows.c.recent_mean,
         windows.c.prior_mean,
         windows.c.total_30d,
+        windows.c.pace_n,
+        windows.c.pace_first,
+        windows.c.pace_x,
+        windows.c.pace_xx,
+        windows.c.pace_y,
+        windows.c.pace_xy,
     )
     result: dict[int, dict[str, MetricWindow]] = defaultdict(dict)
-    for account_id, metric, value, recent_mean, prior_mean, total in await session.execute(latest):
-        result[account_id][metric] = MetricWindow(
-            latest=_capped(value),
-            recent_mean=_float(recent_mean),
-            prior_mean=_float(prior_mean),
-            total_30d=_float(total),
-        )
+    for account_id, metric, value, recent_mean, prior_mean, total, *fit in await session.execute(latest):
+        result[account_id][metric] = _window(value, recent_mean, prior_mean, total, fit)
     return result
+
+
+def _window(value: Any, recent_mean: Any, prior_mean: Any, total: Any, fit: Sequence[Any]) -> MetricWindow:
+    """A metric's window, with its recent slopes fitted from the sums over the pace window."""
+    n, first, sum_x, sum_xx, sum_y, sum_xy = fit
+    slope = count_slope = None
+    span = 0
+    if n and first is not None:
+        span = 1 - round(float(first))
+        y, xy = float(sum_y or 0), float(sum_xy or 0)
+        slope = least_squares_slope(int(n), float(sum_x), float(sum_xx), y, xy)
+        count_slope = least_squares_slope(*every_day_sums(span), y, xy)
+    return MetricWindow(
+        latest=_capped(value),
+        recent_mean=_float(recent_mean),
+        prior_mean=_float(prior_mean),
+        total_30d=_float(total),
+        slope=_finite(slope),
+        count_slope=_finite(count_slope),
+        pace_days=span,
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _float(value: Any) -> float | None:

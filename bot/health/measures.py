@@ -7,6 +7,22 @@ day (``current_value``, ``recent_pace``). Pure, no I/O.
 - the other usage metrics: the latest value (within the health engine's lookback);
 - ``nps``: the NPS of the answers in the 90 days ending on D (-100..100); ``csat``: the share of
   answers of 4 or 5 in percent (0..100); ``ces``: the mean answer (1..7, lower effort is better).
+
+The *recent pace* of a metric (:func:`recent_pace`) is how much that value moves per day, from the last
+PACE_DAYS (30) days of data, or from the days there are when the data starts later. It is the slope of
+the least-squares line through the daily values, not the difference between the first and the last
+day: daily usage swings (weekends, holidays, a one-off import), and a single odd day at either end
+of the window would swing a first/last difference with it, while a fitted line weighs every day alike
+and needs no value on any particular day (gaps are fine). Per metric:
+
+- ``active_users``: the slope of the daily values (the 7-day mean moves as they do);
+- ``escalations``: its value is a 30-day total of counts per day, so its pace is 30 times the slope of
+  the daily counts, a day without a row counting as none;
+- the other usage metrics: the slope of their daily values;
+- survey metrics have no pace: answers come a few at a time and the 90-day score moves in steps when
+  one arrives or falls out of the window, so a per-day pace drawn from them would be noise.
+
+A usage metric with fewer than two days of data in the window has *no history yet*: no pace.
 """
 
 from __future__ import annotations
@@ -16,13 +32,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from bot.health.inputs import AccountInputs
+from bot.health.inputs import PACE_DAYS as PACE_DAYS  # the pace's window, defined with the others
+from bot.health.inputs import SUPPORT_DAYS, AccountInputs
 from storage.models import OutcomeComparison, SurveyKind
 
 AT_LEAST = OutcomeComparison.AT_LEAST.value
 AT_MOST = OutcomeComparison.AT_MOST.value
-# How far back MetricWindow.prior_mean is (bot.health.TREND_OFFSET_DAYS): the window of the recent pace.
-PACE_DAYS = 30
 
 
 class Style(enum.StrEnum):
@@ -148,11 +163,27 @@ def current_value(inputs: AccountInputs, metric: str) -> float | None:
     return window.latest
 
 
-def recent_pace(inputs: AccountInputs, metric: str) -> float | None:
-    """Change per day over the last PACE_DAYS days, where the value that long ago is known."""
-    if metric != "active_users":
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """How fast a metric's value moves: ``per_day``, measured over the last ``days`` days."""
+
+    per_day: float
+    days: int
+
+    @property
+    def window(self) -> str:
+        """ "the last 30 days' pace" reads as the window it was measured over."""
+        return f"the last {min(self.days, PACE_DAYS)} days' pace"
+
+
+def recent_pace(inputs: AccountInputs, metric: str) -> Pace | None:
+    """The change per day of :func:`current_value` over the last PACE_DAYS days (see the module
+    docstring); None for survey metrics and for a usage metric with no history yet."""
+    if metric not in USAGE_OUTCOME_METRICS:  # survey metrics never have one
         return None
     window = inputs.metric(metric)
-    if window.recent_mean is None or window.prior_mean is None:
+    slope = window.count_slope if metric == "escalations" else window.slope
+    if slope is None:
         return None
-    return (window.recent_mean - window.prior_mean) / PACE_DAYS
+    per_day = slope * SUPPORT_DAYS if metric == "escalations" else slope
+    return Pace(per_day=per_day, days=window.pace_days)

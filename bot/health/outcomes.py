@@ -4,7 +4,8 @@ An outcome is *measurable* when it names a metric (see :data:`METRICS`) and a ta
 when it names no metric (a person marks it achieved). Everything is judged "as of day D", the
 ``day`` of the :class:`~bot.health.inputs.AccountInputs` it is evaluated with.
 
-The current value of a metric on D is :func:`bot.health.measures.current_value`.
+The current value of a metric on D is :func:`bot.health.measures.current_value`; its recent pace (change
+per day over the last 30 days, or the days of data there are) is :func:`bot.health.measures.recent_pace`.
 
 An outcome is *reached* when the value is at or above the target (``at_least``) or at or below it
 (``at_most``). The verdict on D (:func:`evaluate`):
@@ -14,36 +15,43 @@ An outcome is *reached* when the value is at or above the target (``at_least``) 
   did not exist yet (the loaders leave it out).
 - open, manual: AWAITING until the due date, MISSED after it (a person may still mark it achieved).
 - open, measurable: no current value -> NO_DATA; reached -> ACHIEVED (the caller persists that);
-  due date before D and not reached -> MISSED. Otherwise the *line* decides: the straight line from
-  the baseline on ``start_date`` to the target on ``due_date``. On or ahead of the line, with a
-  tolerance of 10% of ``|target - baseline|`` -> ON_TRACK. Behind it -> AT_RISK, unless the recent
-  trend rescues it: where the value 30 days earlier is known (``active_users``), the pace of those
-  30 days carried on to the due date reaches the target -> ON_TRACK ("catching up").
-- without a baseline there is no line: the recent pace decides when it is known; otherwise the
-  outcome is ON_TRACK until half the time from start to due date has passed and AT_RISK after.
+  due date before D and not reached -> MISSED. Otherwise two things are weighed:
+
+  - the *line*: the straight line from the baseline on ``start_date`` to the target on ``due_date``.
+    The value is on or ahead of it within a tolerance of 10% of ``|target - baseline|``, or behind it.
+    The line tells nothing without a baseline, nor on the start day itself (the value then *is* the
+    baseline, so an outcome defined today would always sit on its line);
+  - the *projection*: the value now moved by the recent pace for every day left to the due date,
+    kept within the metric's bounds (users do not go below 0, an NPS stays within -100..100). It
+    reaches the target or falls short. Survey metrics have no pace, nor does a usage metric with
+    fewer than two days of data in the window: no projection.
+
+  On or ahead of the line -> ON_TRACK, unless the projection falls short: then AT_RISK whatever the
+  line says ("at the last 30 days' pace: 0 by the due date"). Behind the line -> AT_RISK, unless the
+  projection reaches the target ("catching up": ON_TRACK). Where the line tells nothing, the
+  projection decides alone. With neither, the outcome is AT_RISK once over half the time from start
+  to due date has gone, and NO_DATA before that ("no history yet: no verdict"): a verdict needs
+  something to go on. A flat metric (pace 0) projects to its value now, so short of its target it is
+  at risk.
 - a baseline that already met the target makes the line flat at the target.
 
 ``fraction`` (for a progress bar) is ``(current - baseline) / (target - baseline)`` clamped to 0..1;
 1.0 when achieved; None without a current value or a baseline, and for open manual outcomes.
+``projected`` is the projection of an open measurable outcome (None without one), and ``notes`` say in
+a few words why an outcome is at risk or has no verdict, for the plan card.
 """
 
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from bot.format import day_text
 from bot.health.inputs import AccountInputs, OutcomeInput
-from bot.health.measures import (
-    AT_MOST,
-    METRICS,
-    PACE_DAYS,
-    MetricSpec,
-    current_value,
-    recent_pace,
-)
+from bot.health.measures import AT_MOST, METRICS, MetricSpec, Pace, current_value, recent_pace
 from storage.models import Outcome, OutcomeStatus
 
 # Behind the line by at most this share of |target - baseline| still counts as on track.
@@ -55,7 +63,7 @@ class Progress(enum.StrEnum):
     AT_RISK = "at_risk"
     ACHIEVED = "achieved"
     MISSED = "missed"
-    NO_DATA = "no_data"  # measurable, but no current value
+    NO_DATA = "no_data"  # measurable, but no current value, or nothing yet to judge it by
     AWAITING = "awaiting"  # manual outcome, open, not yet due: a person marks it achieved
 
 
@@ -69,6 +77,9 @@ class OutcomeState:
     expected: float | None  # where the line from baseline (start_date) to target (due_date) is on the day
     fraction: float | None  # 0..1: share of the way from baseline to target (for a progress bar)
     reason: str  # one line a CSM reads: "212 weekly active users, target 200: achieved"
+    projected: float | None = None  # open, measurable: the value at the recent pace by the due date
+    notes: tuple[str, ...] = ()  # why at risk or no verdict: "at the last 30 days' pace: 0 by the due date"
+    behind: bool = False  # open, measurable: behind its line on the day (beyond the tolerance)
 
 
 def outcome_input(row: Outcome) -> OutcomeInput:
@@ -173,42 +184,94 @@ def evaluate(outcome: OutcomeInput, inputs: AccountInputs) -> OutcomeState:
         return OutcomeState(outcome, Progress.ACHIEVED, current, expected, 1.0, words.achieved(current))
     if outcome.due_date < day:
         return OutcomeState(outcome, Progress.MISSED, current, expected, fraction, words.missed(current))
-    progress, reason = _open_verdict(outcome, inputs, current, expected, words)
-    return OutcomeState(outcome, progress, current, expected, fraction, reason)
+    verdict = _open_verdict(outcome, inputs, current, expected, words)
+    return OutcomeState(
+        outcome,
+        verdict.progress,
+        current,
+        expected,
+        fraction,
+        verdict.reason,
+        verdict.projected,
+        verdict.notes,
+        verdict.behind,
+    )
+
+
+LATE_NOTE = "the time left is short for the way still to go"
+NO_HISTORY_NOTE = "no history yet: no verdict"
+
+
+@dataclass(frozen=True, slots=True)
+class _Verdict:
+    progress: Progress
+    reason: str
+    projected: float | None = None
+    notes: tuple[str, ...] = ()
+    behind: bool = False
 
 
 def _open_verdict(
     outcome: OutcomeInput, inputs: AccountInputs, current: float, expected: float | None, words: _Words
-) -> tuple[Progress, str]:
-    """ON_TRACK or AT_RISK for an open measurable outcome, not reached, not yet past its due date."""
+) -> _Verdict:
+    """ON_TRACK, AT_RISK or NO_DATA for an open measurable outcome, not reached, not yet past its due
+    date: the line and the projection weighed as the module docstring says."""
     assert outcome.target is not None
-    sign = _sign(outcome.comparison)
-    if expected is not None and outcome.baseline is not None:
-        tolerance = LINE_TOLERANCE * abs(outcome.target - outcome.baseline)
-        if sign * (expected - current) <= tolerance:
-            return Progress.ON_TRACK, words.on_line(current, expected)
-    if _pace_reaches(outcome, inputs, current):
-        return Progress.ON_TRACK, words.catching_up(current, expected)
-    if expected is not None:
-        return Progress.AT_RISK, words.behind_line(current, expected)
-    if _pace_known(outcome, inputs):
-        return Progress.AT_RISK, words.pace_short(current)
-    if line_share(outcome, inputs.day) < 0.5:
-        return Progress.ON_TRACK, words.early(current)
-    return Progress.AT_RISK, words.late(current)
-
-
-def _pace_known(outcome: OutcomeInput, inputs: AccountInputs) -> bool:
-    return recent_pace(inputs, outcome.metric or "") is not None
-
-
-def _pace_reaches(outcome: OutcomeInput, inputs: AccountInputs, current: float) -> bool:
-    """Whether the last PACE_DAYS days' change per day, carried on to the due date, reaches the target."""
     pace = recent_pace(inputs, outcome.metric or "")
-    if pace is None or outcome.target is None:
-        return False
-    projected = current + pace * max(0, (outcome.due_date - inputs.day).days)
-    return reached(projected, outcome.target, outcome.comparison)
+    projected = None
+    short: tuple[str, ...] = ()  # the projection, in words: "at the last 30 days' pace: 0 by the due date"
+    if pace is not None:
+        projected = project(words.spec, current, pace, (outcome.due_date - inputs.day).days)
+        short = (words.pace_note(pace, projected),)
+    reaches = projected is not None and _reaches(projected, outcome.target, outcome.comparison)
+    on_line = _on_line(outcome, current, expected, inputs.day)
+    if on_line is not None:
+        assert expected is not None
+        if on_line and (projected is None or reaches):
+            return _Verdict(Progress.ON_TRACK, words.on_line(current, expected), projected)
+        if on_line:
+            return _Verdict(Progress.AT_RISK, words.on_line_but(current, expected, short), projected, short)
+        if reaches:
+            reason = words.catching_up(current, expected, short)
+            return _Verdict(Progress.ON_TRACK, reason, projected, behind=True)
+        notes = (words.behind_note(expected), *short)
+        reason = words.behind_line(current, expected, short)
+        return _Verdict(Progress.AT_RISK, reason, projected, notes, behind=True)
+    if projected is not None:
+        progress = Progress.ON_TRACK if reaches else Progress.AT_RISK
+        notes = () if reaches else short
+        return _Verdict(progress, words.by_pace(current, short, progress), projected, notes)
+    if line_share(outcome, inputs.day) >= 0.5:
+        return _Verdict(Progress.AT_RISK, words.late(current), None, (LATE_NOTE,))
+    return _Verdict(Progress.NO_DATA, words.no_history(current), None, (NO_HISTORY_NOTE,))
+
+
+def _on_line(outcome: OutcomeInput, current: float, expected: float | None, day: date) -> bool | None:
+    """True on or ahead of the line (within the tolerance), False behind it, None when the line tells
+    nothing: no baseline, or the start day (when the value is the baseline)."""
+    if expected is None or outcome.baseline is None or outcome.target is None:
+        return None
+    if day <= outcome.start_date:
+        return None
+    tolerance = LINE_TOLERANCE * abs(outcome.target - outcome.baseline)
+    return _sign(outcome.comparison) * (expected - current) <= tolerance
+
+
+def project(spec: MetricSpec, current: float, pace: Pace, days: int) -> float:
+    """The value ``days`` from now at ``pace``, kept within the metric's bounds."""
+    value = current + pace.per_day * max(0, days)
+    if spec.low is not None:
+        value = max(spec.low, value)
+    if spec.high is not None:
+        value = min(spec.high, value)
+    return value
+
+
+def _reaches(projected: float, target: float, comparison: str) -> bool:
+    """Whether a projection reaches the target; one landing on it (up to rounding) does."""
+    return reached(projected, target, comparison) or math.isclose(
+        projected, target, rel_tol=1e-9, abs_tol=1e-9
+    )
 
 
 def _manual(outcome: OutcomeInput, status: str, day: date) -> OutcomeState:
@@ -251,32 +314,41 @@ class _Words:
     def no_data(self) -> str:
         return f"no {self.spec.label} data as of {day_text(self.day)}, {self.by}"
 
+    def pace_note(self, pace: Pace, projected: float) -> str:
+        return f"at {pace.window}: {self.spec.format(projected)} by the due date"
+
+    def behind_note(self, expected: float) -> str:
+        return f"behind the line to the target: {self.spec.describe(expected)} by today"
+
     def on_line(self, value: float, expected: float) -> str:
         line = self.spec.format(expected)
         return f"{self.spec.describe(value)}, the line says {line} by today, {self.by}: on track"
 
-    def behind_line(self, value: float, expected: float) -> str:
+    def on_line_but(self, value: float, expected: float, pace: tuple[str, ...]) -> str:
         line = self.spec.format(expected)
-        return f"{self.spec.describe(value)}, the line says {line} by today, {self.by}: at risk"
+        but = "".join(f" but {p}" for p in pace)
+        return f"{self.spec.describe(value)}, the line says {line} by today{but}, {self.by}: at risk"
 
-    def catching_up(self, value: float, expected: float | None) -> str:
-        behind = f" (the line says {self.spec.format(expected)})" if expected is not None else ""
-        return (
-            f"{self.spec.describe(value)}{behind}, the last {PACE_DAYS} days' pace reaches the "
-            f"{self.by}: on track"
-        )
+    def behind_line(self, value: float, expected: float, pace: tuple[str, ...]) -> str:
+        line = self.spec.format(expected)
+        also = "".join(f", {p}" for p in pace)
+        return f"{self.spec.describe(value)}, the line says {line} by today{also}, {self.by}: at risk"
 
-    def pace_short(self, value: float) -> str:
-        return (
-            f"{self.spec.describe(value)}, the last {PACE_DAYS} days' pace falls short of the "
-            f"{self.by}: at risk"
-        )
+    def catching_up(self, value: float, expected: float, pace: tuple[str, ...]) -> str:
+        line = self.spec.format(expected)
+        also = "".join(f", {p}" for p in pace)
+        return f"{self.spec.describe(value)} (the line says {line}){also}, {self.by}: on track"
 
-    def early(self, value: float) -> str:
-        return f"{self.spec.describe(value)}, {self.by}: on track"
+    def by_pace(self, value: float, pace: tuple[str, ...], progress: Progress) -> str:
+        verdict = "on track" if progress is Progress.ON_TRACK else "at risk"
+        also = "".join(f", {p}" for p in pace)
+        return f"{self.spec.describe(value)}{also}, {self.by}: {verdict}"
 
     def late(self, value: float) -> str:
         return f"{self.spec.describe(value)}, {self.by}, over half the time gone: at risk"
+
+    def no_history(self, value: float) -> str:
+        return f"{self.spec.describe(value)}, {self.by}: {NO_HISTORY_NOTE}"
 
 
 # ----------------------------------------------------------------------------------------------- plans

@@ -1,5 +1,6 @@
 """A whole-portfolio overview: how many accounts sit in each health band, the ARR behind them, and
-which red accounts renew soon. The CLI prints it; digests build on the same numbers.
+which red accounts renew soon. The CLI prints it; digests build on the same numbers. Churned accounts
+are counted apart (``churned``) and left out of everything else.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from storage.db import Database
 from storage.models import Account, Band, HealthSnapshot, Person
+from storage.queries import not_churned
 
 BAND_ORDER = (Band.RED, Band.YELLOW, Band.GREEN, Band.UNKNOWN)
 
@@ -29,26 +31,30 @@ class AtRisk:
 @dataclass(frozen=True, slots=True)
 class PortfolioSummary:
     day: date | None
-    accounts: int
+    accounts: int  # not churned
     people: int
     count_by_band: dict[str, int] = field(default_factory=dict)
     arr_by_band: dict[str, Decimal] = field(default_factory=dict)
     red_renewing: list[AtRisk] = field(default_factory=list)
+    churned: int = 0  # accounts in the churned stage, counted nowhere else
 
 
 async def portfolio_summary(db: Database, *, today: date, renewal_window_days: int = 90) -> PortfolioSummary:
     """Band counts and ARR as of the latest health snapshots, and red accounts renewing within the window."""
     async with db.sessions() as session:
-        accounts = (await session.execute(select(func.count()).select_from(Account))).scalar_one()
+        live = not_churned()
+        counted = select(func.count(), func.count().filter(live)).select_from(Account)
+        everyone, accounts = (await session.execute(counted)).one()
+        churned = everyone - accounts
         people = (await session.execute(select(func.count()).select_from(Person))).scalar_one()
         day = (await session.execute(select(func.max(HealthSnapshot.day)))).scalar_one()
         if day is None:
-            return PortfolioSummary(day=None, accounts=accounts, people=people)
+            return PortfolioSummary(day=None, accounts=accounts, people=people, churned=churned)
         rows = (
             await session.execute(
                 select(HealthSnapshot.band, func.count(), func.coalesce(func.sum(Account.arr), 0))
                 .join(Account, Account.id == HealthSnapshot.account_id)
-                .where(HealthSnapshot.day == day)
+                .where(HealthSnapshot.day == day, live)
                 .group_by(HealthSnapshot.band)
             )
         ).all()
@@ -69,6 +75,7 @@ async def portfolio_summary(db: Database, *, today: date, renewal_window_days: i
                     HealthSnapshot.band == Band.RED.value,
                     Account.renewal_date >= today,
                     Account.renewal_date <= today + timedelta(days=renewal_window_days),
+                    live,
                 )
                 .order_by(Account.renewal_date, Account.name)
             )
@@ -90,4 +97,5 @@ async def portfolio_summary(db: Database, *, today: date, renewal_window_days: i
             )
             for score, name, ext, arr, renewal, owner in red
         ],
+        churned=churned,
     )

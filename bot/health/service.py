@@ -1,7 +1,9 @@
 """Health over the database: recomputing the daily snapshots, and reading an account's health with its
 trend and drivers.
 
-``recompute`` walks the accounts in id ranges of ``chunk_size``: per range a handful of set-based
+Churned accounts are not scored: a recompute for day D leaves out the accounts that had churned by D
+(no new snapshot; their earlier ones stay, and a backfill still scores the days before a known churn
+day). ``recompute`` walks the accounts in id ranges of ``chunk_size``: per range a handful of set-based
 queries (see ``bot.health.load``), pure scoring, and one batched upsert, committed per range so a
 long recompute never holds a write lock for long. Snapshot components are stored as JSON,
 ``name -> {"score", "weight", "reason"}``.
@@ -182,7 +184,7 @@ class _Run:
         async with self.db.transaction() as session:
             rows = [
                 snapshot_row(inputs.account_id, self.day, compute_health(inputs, self.model))
-                for inputs in await load_inputs(session, self.day, accounts)
+                for inputs in await load_inputs(session, self.day, accounts, scored_only=True)
             ]
             await upsert(session, HealthSnapshot, rows, key=["account_id", "day"])
         self.count += len(rows)

@@ -32,6 +32,7 @@ PROGRESS_LABEL = {  # in the order the plan's counts are told
     Progress.ACHIEVED: "achieved",
     Progress.MISSED: "missed",
 }
+NO_VERDICT_LABEL = "no verdict yet"  # NO_DATA with a value: nothing yet to judge it by
 
 
 def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
@@ -45,10 +46,17 @@ def mark_of(state: OutcomeState) -> str:
     return PROGRESS_MARK.get(state.progress, "⚪")
 
 
+def label_of(state: OutcomeState) -> str:
+    """ "at risk", "on track"...; "no verdict yet" for an outcome with a value but nothing to judge it by."""
+    if state.progress is Progress.NO_DATA and state.current is not None:
+        return NO_VERDICT_LABEL
+    return PROGRESS_LABEL.get(state.progress, "")
+
+
 def outcome_text(state: OutcomeState, today: date) -> str:
     """Two lines: the outcome and its state, then its progress, numbers, due date and customer owner."""
     outcome = state.outcome
-    head = f"{mark_of(state)} **{truncate(outcome.title, 150)}** · {PROGRESS_LABEL.get(state.progress, '')}"
+    head = f"{mark_of(state)} **{truncate(outcome.title, 150)}** · {label_of(state)}"
     details: list[str] = []
     if outcome.metric is not None:
         if state.fraction is not None:
@@ -75,13 +83,11 @@ def value_text(state: OutcomeState) -> str:
 
 
 def state_note(state: OutcomeState) -> str:
-    """Why an open measurable outcome is at risk: where the line to the target says it should be."""
-    outcome = state.outcome
-    if state.progress is not Progress.AT_RISK or outcome.metric is None:
+    """Why an open measurable outcome is at risk ("behind the line to the target: 150 weekly active users
+    by today; at the last 30 days' pace: 0 by the due date"), or why it has no verdict yet."""
+    if state.outcome.metric is None or state.progress not in (Progress.AT_RISK, Progress.NO_DATA):
         return ""
-    if state.expected is None:
-        return "the time left is short for the way still to go"
-    return f"behind the line to the target: {metric_value(outcome.metric, state.expected)} by today"
+    return "; ".join(state.notes)
 
 
 def dates_text(state: OutcomeState, today: date) -> str:

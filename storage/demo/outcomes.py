@@ -9,12 +9,15 @@ planned for:
 - *achieved*: the metric crossed the target before today; ``achieved_at`` is the day it did, and
   ``demonstrated_at`` is set, as if the owner had been sent the summary then (loading the demo sends
   nothing);
-- *on track*: better than the baseline, ahead of the straight line from baseline to target, not there yet;
+- *on track*: better than the baseline, ahead of the straight line from baseline to target, not there
+  yet, and the recent pace reaches the target by the due date;
 - *at risk*: behind that line (flat or worse, or improving too slowly), the recent pace not enough either.
 
-The line is judged as the success plan engine judges it (10% tolerance of ``|target - baseline|``; for
-active users, the pace of the last 30 days carried on to the due date may rescue an outcome), and an
-intended story that the numbers cannot tell falls back to a manual outcome. Manual outcomes (no metric)
+The outcome is judged as the success plan engine judges it (10% tolerance of ``|target - baseline|``;
+for usage metrics the recent pace, the least-squares slope of the daily values of the last 30 days,
+carried on to the due date, must reach the target for an outcome on its line to be on track, and may
+rescue one behind it), and an intended story that the numbers cannot tell falls back to a manual
+outcome. Manual outcomes (no metric)
 are open with a due date ahead, or achieved and marked by the owner.
 """
 
@@ -138,6 +141,16 @@ class _Values:
 # ------------------------------------------------------------------------------------------- judging
 
 
+def slope(points: Sequence[tuple[float, float]]) -> float | None:
+    """The slope of the least-squares line through ``points`` (x, y); None for fewer than two x."""
+    n = len(points)
+    sum_x, sum_y = sum(x for x, _ in points), sum(y for _, y in points)
+    spread = n * sum(x * x for x, _ in points) - sum_x * sum_x
+    if n < 2 or spread <= 0:
+        return None
+    return (n * sum(x * y for x, y in points) - sum_x * sum_y) / spread
+
+
 def _reached(value: float, target: float, comparison: OutcomeComparison) -> bool:
     return value <= target if comparison is AT_MOST else value >= target
 
@@ -162,11 +175,11 @@ def judge(
     else:
         share = min(1.0, max(0.0, (today - start).days / max(1, (due - start).days)))
         expected = baseline + (target - baseline) * share
-    if sign * (current - expected) >= -LINE_TOLERANCE * abs(target - baseline):
-        return Story.ON_TRACK
-    if pace is not None and _reached(current + pace * (due - today).days, target, comparison):
-        return Story.ON_TRACK
-    return Story.AT_RISK
+    on_line = sign * (current - expected) >= -LINE_TOLERANCE * abs(target - baseline)
+    if pace is None:
+        return Story.ON_TRACK if on_line else Story.AT_RISK
+    projected = max(0.0, current + pace * (due - today).days)  # usage metrics do not go below 0
+    return Story.ON_TRACK if _reached(projected, target, comparison) else Story.AT_RISK
 
 
 # ------------------------------------------------------------------------------------------- planning
@@ -197,13 +210,16 @@ class _Planner:
                 return f"NPS of {target:+g} or better"
 
     def pace(self, metric: str) -> float | None:
-        if metric != "active_users":
+        """Change per day: the least-squares slope of the daily values of the last PACE_DAYS days (usage
+        metrics; NPS has no pace)."""
+        if metric == "nps":
             return None
-        now, then = (
-            self.values.on(metric, self.today),
-            self.values.on(metric, self.today - timedelta(PACE_DAYS)),
-        )
-        return None if now is None or then is None else (now - then) / PACE_DAYS
+        points = [
+            ((d.day - self.today).days, float(getattr(d, metric)))
+            for d in self.values.usage
+            if self.today - timedelta(days=PACE_DAYS - 1) <= d.day <= self.today
+        ]
+        return slope(points)
 
     def measurable(self, story: Story, metric: str, owner: str) -> DemoOutcome | None:
         """An outcome on ``metric`` telling ``story``, or None when this account's numbers cannot."""

@@ -171,6 +171,7 @@ async def _insert_accounts(
             "lifecycle_stage": a.lifecycle_stage.value,
             "contract_start": a.contract_start,
             "renewal_date": a.renewal_date,
+            "churned_on": a.churned_on,
             "owner_id": owners[a.owner_email],
             "created_at": at,
             "updated_at": at,

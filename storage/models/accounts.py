@@ -50,6 +50,9 @@ class Account(Base):
     lifecycle_stage: Mapped[str | None] = mapped_column(String(20))
     contract_start: Mapped[date | None] = mapped_column(Date)
     renewal_date: Mapped[date | None] = mapped_column(Date)
+    # The day the stage became churned through an import or the API; None while not churned, and for
+    # accounts that churned before the day was recorded (unknown).
+    churned_on: Mapped[date | None] = mapped_column(Date)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

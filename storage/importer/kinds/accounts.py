@@ -1,15 +1,19 @@
 """``accounts``: customer companies, keyed by external id (the CRM's id), each owned by a known person.
 
 Writing accounts also keeps their ARR history (:mod:`storage.arr_history`): an ``ArrChange`` row for
-every account whose ARR is set or changes, in the same transaction as the accounts themselves.
+every account whose ARR is set or changes, in the same transaction as the accounts themselves. And it
+stamps ``churned_on`` with the day of the write when a record moves an account into the churned stage
+(or creates one there); a record that keeps it churned leaves the day as it was, one that moves it out
+clears it, and a record without ``lifecycle_stage`` touches neither.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date
 from typing import Self
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.arr_history import (
@@ -41,6 +45,7 @@ UPDATABLE = (
     "lifecycle_stage",
     "contract_start",
     "renewal_date",
+    "churned_on",
 )
 
 
@@ -49,11 +54,15 @@ class AccountsKind(Kind):
     required = ("external_id", "name", "owner_email")
     optional = ("segment", "tier", "arr", "lifecycle_stage", "contract_start", "renewal_date")
 
+    # The day a file's ARR changes and churns are recorded on: the import's moment when the options give
+    # one, else today in UTC. The API passes its own day to write_recording_arr.
+    today: date | None = None
+
     @classmethod
     async def load(cls, session: AsyncSession, options: ImportOptions) -> Self:
         people = await person_ids(session)
         stages = [s.value for s in LifecycleStage]
-        return cls(
+        kind = cls(
             (
                 f.Field("external_id", f.text(128)),
                 f.Field("name", f.text(200)),
@@ -70,6 +79,9 @@ class AccountsKind(Kind):
                 f.Field("renewal_date", f.iso_date(), required=False),
             )
         )
+        now = options.now
+        kind.today = None if now is None else (now.astimezone(UTC) if now.tzinfo else now).date()
+        return kind
 
     def complete(self, values: Record) -> Record | list[FieldProblem]:
         start, renewal = values.get("contract_start"), values.get("renewal_date")
@@ -82,7 +94,7 @@ class AccountsKind(Kind):
         return [("external_id", record["external_id"])]
 
     async def write(self, session: AsyncSession, records: Sequence[Record], present: frozenset[str]) -> Tally:
-        return await self.write_recording_arr(session, records, source=ArrSource.IMPORT)
+        return await self.write_recording_arr(session, records, source=ArrSource.IMPORT, day=self.today)
 
     async def write_recording_arr(
         self, session: AsyncSession, records: Sequence[Record], *, source: str, day: date | None = None
@@ -92,15 +104,17 @@ class AccountsKind(Kind):
         The ARR of the batch's accounts is read in one query before the upsert, under
         :func:`~storage.arr_history.lock_arr_writes` so a concurrent writer cannot change it in between;
         the change rows go in with one executemany after it, in the caller's transaction. ``day`` is
-        the day the changes are recorded on (default: today in UTC); ``source`` says where they came
-        from (an :class:`~storage.arr_history.ArrSource`). An account that has an ARR but no history yet
-        gets its first row even when the ARR did not change: that starts the history of installs that
-        predate it.
+        the day the changes (and churns, see the module docstring) are recorded on (default: today in
+        UTC); ``source`` says where they came from (an :class:`~storage.arr_history.ArrSource`). An
+        account that has an ARR but no history yet gets its first row even when the ARR did not change:
+        that starts the history of installs that predate it.
         """
         with_arr = [r for r in records if "arr" in r]
         if with_arr:
             await lock_arr_writes(session)
         before = await known_arr(session, [r["external_id"] for r in with_arr])
+        on, now = day or utc_today(), utcnow()
+        records = await _stamp_churn(session, records, on)
         tally, touched = await upsert_rows(
             session, TABLE, records, key=KEY, update=UPDATABLE, returning=("external_id", "id")
         )
@@ -110,7 +124,6 @@ class AccountsKind(Kind):
         if unseen:  # written meanwhile by a writer that does not take the lock: read their ids
             found = await known_arr(session, unseen)
             ids.update({external_id: known.account_id for external_id, known in found.items()})
-        on, now = day or utc_today(), utcnow()
         changes = [
             row
             for record in with_arr
@@ -128,3 +141,24 @@ class AccountsKind(Kind):
         ]
         await insert_arr_changes(session, changes)
         return tally
+
+
+async def _stamp_churn(session: AsyncSession, records: Sequence[Record], day: date) -> list[Record]:
+    """``records`` with ``churned_on`` set where their stage says so (see the module docstring); the
+    stages they replace are read in one query."""
+    staged = [r["external_id"] for r in records if "lifecycle_stage" in r]
+    if not staged:
+        return list(records)
+    churned = LifecycleStage.CHURNED.value
+    stmt = select(Account.external_id, Account.lifecycle_stage).where(Account.external_id.in_(staged))
+    stage_before = {external_id: stage for external_id, stage in (await session.execute(stmt)).all()}
+    stamped: list[Record] = []
+    for record in records:
+        if "lifecycle_stage" in record:
+            record = dict(record)
+            if record["lifecycle_stage"] != churned:
+                record["churned_on"] = None
+            elif stage_before.get(record["external_id"]) != churned:
+                record["churned_on"] = day
+        stamped.append(record)
+    return stamped
