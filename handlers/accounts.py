@@ -13,7 +13,7 @@ from decimal import Decimal
 from bot import actions
 from bot.core.context import BotContext
 from bot.core.lines import list_line, worst_first
-from bot.core.lookup import LookupResult
+from bot.core.lookup import LookupResult, more_text
 from bot.core.paging import PAGE_SIZE, Page, offset_of, page_of, paginate
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
@@ -55,7 +55,8 @@ async def account_command(ctx: BotContext, request: Request) -> Response:
     found = await ctx.accounts.find(request.arg_text)
     if found.match is None:
         return choice_reply(found)
-    return await account_card(ctx, request, found.match.id)
+    note = f"Closest match to “{found.query}”" if found.closest else None
+    return await account_card(ctx, request, found.match.id, note=note)
 
 
 async def open_account_action(ctx: BotContext, request: Request) -> Response:
@@ -76,15 +77,19 @@ def payload_int(request: Request, key: str) -> int:
 
 
 def choice_reply(found: LookupResult, action: str = actions.ACCOUNT_OPEN) -> Reply:
-    """Several close matches become buttons running ``action`` for their account (default: the card);
-    none gives the nearest names."""
+    """Several close matches become buttons running ``action`` for their account (default: the card),
+    with how many more matched than are listed; none gives the nearest names."""
     if found.candidates:
         buttons = tuple(
             Button(label=truncate(ref.name, 75), action=action, payload={"account_id": ref.id})
             for ref in found.candidates
         )
         text = f"Several accounts match “{found.query}”. Which one?"
-        return Reply(summary=text, blocks=(Text(text), Actions(buttons)))
+        blocks: tuple[Block, ...] = (Text(text), Actions(buttons))
+        more = more_text(found)
+        if more:
+            blocks += (Context((f"{more}: type more of the name or its ID.",)),)
+        return Reply(summary=text, blocks=blocks)
     nearest = ", ".join(ref.name for ref in found.nearest)
     message = f"No account matches “{found.query}”."
     if nearest:
@@ -102,17 +107,30 @@ async def my_command(ctx: BotContext, request: Request) -> Response:
     assert request.actor.person_id is not None
     today = ctx.today(request.actor)
     async with ctx.db.sessions() as session:
-        accounts = await queries.accounts_owned_by(session, request.actor.person_id)
-    if not accounts:
+        owned = await queries.accounts_owned_by(session, request.actor.person_id)
+    if not owned:
         return Reply(summary="You own no accounts.", blocks=(Text("You own no accounts in Touchpoint."),))
+    # Churned accounts are not scored: they are named apart, under the list.
+    accounts = [a for a in owned if not a.churned]
+    apart = tuple(churned_note([a for a in owned if a.churned]))
     health = await latest_health(ctx.db, [a.id for a in accounts], today, model=ctx.health_model)
     items = sorted(((a, health.get(a.id)) for a in accounts), key=worst_first)
     if band_filter:
         items = [(a, h) for a, h in items if h is not None and h.band.value == band_filter]
     title = f"Your {band_filter} accounts" if band_filter else "Your accounts"
     if not items:
-        return Reply(summary=f"{title}: none.", blocks=(Text(f"{title}: none right now."),))
-    return list_reply(request, title, items, today)
+        text = f"{title}: none right now."
+        return Reply(summary=f"{title}: none.", blocks=(Text(text), *([Context(apart)] if apart else [])))
+    return list_reply(request, title, items, today, extra_context=apart)
+
+
+def churned_note(churned: list[AccountRow], shown: int = 3) -> list[str]:
+    """ "Churned, not listed: Acme Old (Tue 03 Nov 2026), Beta Labs": none when there are none."""
+    if not churned:
+        return []
+    names = [f"{a.name} ({day_text(a.churned_on)})" if a.churned_on else a.name for a in churned[:shown]]
+    more = f" and {len(churned) - shown} more" if len(churned) > shown else ""
+    return [f"Churned, not listed: {', '.join(names)}{more}"]
 
 
 def list_reply(

@@ -1,12 +1,18 @@
 """The account card: what it reads (health, milestones, follow-ups, surveys, tone, plan, value) and how
-each of its sections is laid out, with the buttons for what can be done next."""
+each of its sections is laid out, with the buttons for what can be done next.
+
+What every reader sees of an account on a day is built once and kept in this process
+(:class:`~bot.core.cache.AccountCache`) while no change mark says that something on it changed; a
+card shown again costs one small query instead of a dozen reads."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from bot import actions
+from bot.core.cache import AccountCache, Built
 from bot.core.context import BotContext
 from bot.errors import NotFound
 from bot.feedback.sentiment import Tone, ToneSummary, recent_tone
@@ -33,11 +39,50 @@ from storage.models import Band
 from storage.queries import AccountRow
 
 PLAN_LINES = 3  # outcomes named on the card; the plan card has them all
+CACHE = "account_card"
 NPS_LABEL = {range(0, 7): "detractor", range(7, 9): "passive", range(9, 11): "promoter"}
 
 
-async def account_card(ctx: BotContext, request: Request, account_id: int) -> Reply:
+@dataclass(frozen=True, slots=True)
+class CardBody:
+    """An account's card on a day as every reader sees it: all but the reader's own parts (a note on
+    why this account, the last touch dated in the reader's time zone, the buttons, sharing). Kept per
+    account and day in :data:`CACHE` while nothing it shows changes."""
+
+    account_id: int
+    name: str
+    summary: str
+    blocks: tuple[Block, ...]  # from the health line to the latest feedback
+    touch: queries.LastTouch | None
+    external_id: str
+    confidence: float | None
+
+
+async def account_card(
+    ctx: BotContext, request: Request, account_id: int, *, note: str | None = None
+) -> Reply:
+    """The card; ``note`` is a quiet line under its title (why this account, when it was a guess)."""
     today = ctx.today(request.actor)
+    cache: AccountCache[CardBody] = ctx.cache(CACHE)
+    card = await cache.get(account_id, today, lambda: read_card(ctx, account_id, today))
+    touch = card.touch
+    context = [
+        # The day it happened where the reader is: a call at 9 pm in New York is not "tomorrow".
+        f"Last touch: {touch.kind} {days_until_text(ctx.local_date(touch.created_at, request.actor), today)}"
+        + (f" by {touch.author_name}" if touch.author_name else "")
+        if touch
+        else "Last touch: none logged"
+    ]
+    context.append(f"ID {card.external_id}")
+    if card.confidence is not None:
+        context.append(f"Confidence {card.confidence:.0%}")
+    blocks: list[Block] = [Header(card.name), *([Context((note,))] if note else []), *card.blocks]
+    blocks += [Context(tuple(context)), Divider(), Actions(card_buttons(ctx, card.account_id))]
+    return Reply(summary=card.summary, blocks=tuple(blocks), shared=request.share)
+
+
+async def read_card(ctx: BotContext, account_id: int, today: date) -> Built[CardBody]:
+    """Everything the card shows of the account on ``today``, read and laid out."""
     async with ctx.db.sessions() as session:
         account = await queries.account_by_id(session, account_id)
         if account is None:
@@ -50,10 +95,12 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
         ttv = await account_ttv(session, account_id, today)
         plan = await account_plan(session, account_id, today)
         tone = await recent_tone(session, account_id, today)
-    health = (await latest_health(ctx.db, [account_id], today, model=ctx.health_model)).get(account_id)
+    health = None
+    if not account.churned:  # a churned account is no longer scored
+        health = (await latest_health(ctx.db, [account_id], today, model=ctx.health_model)).get(account_id)
 
-    blocks: list[Block] = [Header(account.name)]
-    blocks.append(Text(health_line(health)))
+    blocks: list[Block] = []
+    blocks.append(Text(churned_line(account) if account.churned else health_line(health)))
     if health is not None and health.drivers:
         blocks.append(Text("**Why:** " + "; ".join(d.reason for d in health.drivers)))
     elif health is not None and health.reason:
@@ -86,21 +133,22 @@ async def account_card(ctx: BotContext, request: Request, account_id: int) -> Re
         survey_lines.append(tone_line(tone))
     if survey_lines:
         blocks.append(Text("**Latest feedback**\n" + "\n".join(survey_lines)))
-    context = [
-        # The day it happened where the reader is: a call at 9 pm in New York is not "tomorrow".
-        f"Last touch: {touch.kind} {days_until_text(ctx.local_date(touch.created_at, request.actor), today)}"
-        + (f" by {touch.author_name}" if touch.author_name else "")
-        if touch
-        else "Last touch: none logged"
-    ]
-    context.append(f"ID {account.external_id}")
-    if health is not None and health.score is not None:
-        context.append(f"Confidence {health.confidence:.0%}")
-    blocks.append(Context(tuple(context)))
-    blocks.append(Divider())
-    blocks.append(Actions(card_buttons(ctx, account.id)))
     summary = f"{account.name}: health {score_text(health.score if health else None)}"
-    return Reply(summary=summary, blocks=tuple(blocks), shared=request.share)
+    if account.churned:
+        summary = f"{account.name}: {churned_text(account)}"
+    scored = health is not None and health.score is not None
+    card = CardBody(
+        account_id=account.id,
+        name=account.name,
+        summary=summary,
+        blocks=tuple(blocks),
+        touch=touch,
+        external_id=account.external_id,
+        confidence=health.confidence if health is not None and scored else None,
+    )
+    # A health computed on the fly (no snapshot yet today) comes from this process's health model,
+    # which no change mark covers: such a card is built again next time.
+    return Built(card, keep=health is None or health.stored)
 
 
 def card_buttons(ctx: BotContext, account_id: int) -> tuple[Button, ...]:
@@ -140,6 +188,16 @@ def tone_line(tone: ToneSummary) -> str:
     return line
 
 
+def churned_text(account: AccountRow) -> str:
+    """ "churned on Tue 03 Nov 2026", or "churned" when the day is not known."""
+    return f"churned on {day_text(account.churned_on)}" if account.churned_on else "churned"
+
+
+def churned_line(account: AccountRow) -> str:
+    text = churned_text(account)
+    return f"{band_mark(Band.UNKNOWN)} **{text[0].upper()}{text[1:]}**: health no longer scored"
+
+
 def health_line(health: AccountHealth | None) -> str:
     if health is None or health.score is None:
         return f"{band_mark(Band.UNKNOWN)} **Health: not enough data**"
@@ -155,7 +213,7 @@ def account_fields(account: AccountRow, today: date) -> tuple[tuple[str, str], .
     return (
         ("ARR", money(account.arr)),
         ("Segment", " / ".join(x for x in (account.segment, account.tier) if x) or "n/a"),
-        ("Stage", account.lifecycle_stage or "n/a"),
+        ("Stage", churned_text(account) if account.churned else account.lifecycle_stage or "n/a"),
         ("Owner", account.owner_name or "unassigned"),
         ("Renewal", renewal),
     )

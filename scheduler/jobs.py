@@ -30,7 +30,7 @@ from bot.serialize import outbox_message, reply_to_dict
 from bot.types import Address, Platform, Reply
 from scheduler.alerts import enqueue_health_alerts
 from scheduler.cluster import ClusterRuns
-from storage import outbox, pacing, scheduled_runs
+from storage import changes, outbox, pacing, scheduled_runs
 from storage.db import Database
 from storage.inbound import forget_old
 from storage.models import DigestCadence, DigestSubscription, OutboxMessage, Person
@@ -309,8 +309,11 @@ async def daily_health(ctx: BotContext, *, now: datetime) -> None:
 
 
 async def forget_inbound_events(ctx: BotContext) -> None:
+    """Daily upkeep: forget the ids of inbound events old enough that no retry can repeat them, and
+    the change marks no cache can still need (PostgreSQL keeps one per writing transaction)."""
     removed = await forget_old(ctx.db)
-    log.info("inbound_events_forgotten", count=removed)
+    marks = await changes.forget_old(ctx.db)
+    log.info("inbound_events_forgotten", count=removed, change_marks=marks)
 
 
 async def purge_delivered(ctx: BotContext, *, now: datetime, retention: timedelta) -> None:

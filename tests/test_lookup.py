@@ -208,3 +208,62 @@ async def test_quoted_name_and_share(sqlite_db: Database, team: Team) -> None:
     )
     assert reply.summary == "Acme Rockets: health 37"
     assert reply.shared is True
+
+
+# ------------------------------------------------------------------------- one, several, too many
+
+
+async def test_one_close_name_is_the_card_with_a_quiet_line(sqlite_db: Database, team: Team) -> None:
+    quill = await add_account(sqlite_db, "QF-1", "Quillfeather Analytics", owner_id=team.maya)
+    found = await AccountIndex(sqlite_db).find("quilfeather")
+    assert found.match is not None and found.match.id == quill
+    assert found.closest is True and found.candidates == ()
+
+    reply = await ask(make_bot(sqlite_db), await actor_for(sqlite_db, MAYA), "account quilfeather")
+    assert reply.summary == "Quillfeather Analytics: health n/a"
+    assert text_of(reply).splitlines()[:2] == ["# Quillfeather Analytics", "Closest match to “quilfeather”"]
+
+
+async def test_an_id_name_or_prefix_gets_no_closest_line_and_a_typo_does(
+    sqlite_db: Database, team: Team
+) -> None:
+    bot, maya = make_bot(sqlite_db), await actor_for(sqlite_db, MAYA)
+    for text in ("account acme rockets", "account bright", "account ACME-001"):
+        reply = await ask(bot, maya, text)
+        assert "Closest match" not in text_of(reply), text
+    assert (await AccountIndex(sqlite_db).find("bright")).closest is False
+    reply = await ask(bot, maya, "account acme rockts")
+    assert text_of(reply).splitlines()[:2] == ["# Acme Rockets", "Closest match to “acme rockts”"]
+
+
+async def test_two_close_names_are_a_choice(sqlite_db: Database, team: Team) -> None:
+    await add_account(sqlite_db, "NW-1", "Northwind Traders", owner_id=team.maya)
+    await add_account(sqlite_db, "NW-2", "Northwind Trading", owner_id=team.maya)
+    reply = await ask(make_bot(sqlite_db), await actor_for(sqlite_db, MAYA), "account nortwind")
+    assert (
+        text_of(reply)
+        == "Several accounts match “nortwind”. Which one?\n[Northwind Traders] [Northwind Trading]"
+    )
+
+
+@pytest.mark.parametrize("typed", ["paging", "pagng co"])  # a prefix, and a typo
+async def test_eight_matches_show_five_and_say_three_more(
+    sqlite_db: Database, team: Team, typed: str
+) -> None:
+    for n in range(8):
+        await add_account(sqlite_db, f"PC-{n}", f"Paging Co {n}", owner_id=team.maya)
+    found = await AccountIndex(sqlite_db).find(typed)
+    assert len(found.candidates) == 5 and found.more == 3 and found.more_complete
+
+    reply = await ask(make_bot(sqlite_db), await actor_for(sqlite_db, MAYA), f"account {typed}")
+    assert len(reply.buttons) == 5
+    assert text_of(reply).splitlines()[-1] == "…and 3 more matched: type more of the name or its ID."
+
+
+async def test_a_form_field_naming_several_says_how_many_more(sqlite_db: Database, team: Team) -> None:
+    for n in range(7):
+        await add_account(sqlite_db, f"PC-{n}", f"Paging Co {n}", owner_id=team.maya)
+    account, problem = await AccountIndex(sqlite_db).pick("paging")
+    assert account is None
+    listed = ", ".join(f"Paging Co {n}" for n in range(5))
+    assert problem == f"Several accounts match: {listed} (and 2 more)."

@@ -3,6 +3,11 @@ backend, and typos among many names that share words."""
 
 from __future__ import annotations
 
+import random
+
+from rapidfuzz import fuzz, process
+
+from bot.core.fuzzy import NameMatcher
 from bot.core.lookup import MAX_CHOICES, AccountIndex
 from storage.db import Database
 from tests.factories import add_account, add_person
@@ -72,3 +77,42 @@ async def test_typos_among_names_that_share_words(db: Database) -> None:
     found = await index.find("qqqqzzzz")
     assert found.match is None and not found.candidates
     assert len(found.nearest) == 3
+
+
+# --------------------------------------------------------------------------- the two-stage match
+
+
+def _variants(name: str) -> list[str]:
+    """The typos people make in the longest word: a letter changed, dropped, doubled, swapped."""
+    words = name.split(" ")
+    at = max(range(len(words)), key=lambda i: len(words[i]))
+    word, mid = words[at], len(words[at]) // 2
+    typos = (
+        word[:mid] + ("x" if word[mid] != "x" else "y") + word[mid + 1 :],
+        word[:mid] + word[mid + 1 :],
+        word[:mid] + word[mid] + word[mid:],
+        word[: mid - 1] + word[mid] + word[mid - 1] + word[mid + 1 :],
+    )
+    return [" ".join([*words[:at], typo, *words[at + 1 :]]) for typo in typos]
+
+
+def test_two_stages_find_what_scoring_every_name_finds() -> None:
+    """On thousands of names that share words, the preselected few hold the best match of a full scan."""
+    rng = random.Random(11)
+    firsts = [
+        f"{a}{b}"
+        for a in ("amber", "birch", "cedar", "dusk", "elm", "fern", "glen", "hazel")
+        for b in ("field", "wood", "brook", "mere", "crest")
+    ]
+    middles = ("", "blue ", "summit ", "river ", "north ", "granite ", "union ")
+    industries = ("logistics", "analytics", "robotics", "capital", "foods", "studios", "travel", "freight")
+    keys = sorted({f"{f} {m}{i}" for f in firsts for m in middles for i in industries})
+    matcher = NameMatcher(keys)
+    for name in rng.sample(keys, 60):
+        for typed in _variants(name):
+            full = process.extract(typed, keys, scorer=fuzz.WRatio, limit=None)
+            best = full[0][1]
+            scored = matcher.score(typed)
+            assert scored.scores[0][0] == best, typed
+            tied = {keys[i] for score, i in scored.scores if score == best}
+            assert keys[full[0][2]] in tied, typed

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.core.cache import AccountCache
 from bot.core.lookup import AccountIndex
 from bot.health.model import HealthModel, load_health_model
 from bot.settings import Settings
@@ -25,6 +27,7 @@ class BotContext:
     clock: Callable[[], datetime] = _utcnow
     health_model: HealthModel | None = None
     accounts: AccountIndex = field(init=False)
+    caches: dict[str, AccountCache[Any]] = field(init=False, default_factory=dict)
     # The actions the running bot answers, so replies only offer buttons that work.
     registry_actions: frozenset[str] = frozenset()
     # Called after digest subscriptions change; the running scheduler sets it to re-read its jobs now.
@@ -34,6 +37,12 @@ class BotContext:
         self.accounts = AccountIndex(self.db)
         if self.health_model is None:
             self.health_model = load_health_model(self.settings.config_file)
+
+    def cache(self, name: str) -> AccountCache[Any]:
+        """The cache ``name`` of what handlers build per account and day (see :mod:`bot.core.cache`)."""
+        if name not in self.caches:
+            self.caches[name] = AccountCache(self.db)
+        return self.caches[name]
 
     def now(self) -> datetime:
         return self.clock()

@@ -1,32 +1,39 @@
 """Finding an account from what a person typed: ids, names in any case or accents, prefixes and typos.
 
-The names of all accounts are held in memory (a few MB at 20,000 accounts) and reloaded only when the
-account table changes, so a look-up is one cheap freshness query plus an in-memory match: prefixes by
-binary search over the sorted keys, typos by a fuzzy scan that skips names below the candidate score
-(at 20,000 accounts the scan is most of a look-up's time; see bench/http_bench.py).
+The names of all accounts are held in memory (a few MB at 20,000 accounts) and reloaded only when an
+account's name or id changes, or an account comes or goes (the change marks of :mod:`storage.changes`,
+one small query per look-up), so a look-up is that query plus an in-memory match: prefixes by binary
+search over the sorted keys, typos by the two-stage match of :mod:`bot.core.fuzzy`.
+
+What the answer is: the account whose id or name was typed; else the one name starting with what was
+typed; else, for a typo, the one *close* name: a name scoring at least :data:`CANDIDATE_SCORE` and
+within :data:`CLEAR_LEAD` points of the best (``closest`` is then set, so that the card says quietly
+that it is the closest match to what was typed: a guess, however good, is shown as one). Two or more
+of those (or of names starting with what was typed, or of the same name) are a choice, the first
+:data:`MAX_CHOICES` of them listed with how many more there are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
+import time
 from dataclasses import dataclass
-from datetime import datetime
 
-from rapidfuzz import fuzz, process
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from bot.core.fuzzy import NameMatcher
 from bot.errors import BadArguments
+from storage import changes
 from storage.db import Database
 from storage.models import Account
 from storage.names import name_key
 
-# A fuzzy match this good, and clearly ahead of the next one, is taken as the answer.
-CONFIDENT_SCORE = 85.0
-CLEAR_LEAD = 6.0
-# Matches at least this good are offered as choices.
+# A name this good is close to what was typed, unless another name is more than CLEAR_LEAD better.
 CANDIDATE_SCORE = 70.0
+CLEAR_LEAD = 6.0
 MAX_CHOICES = 5
+NAME_TOPICS = ((changes.NAMES, 0),)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +45,21 @@ class AccountRef:
 
 @dataclass(frozen=True, slots=True)
 class LookupResult:
-    """Exactly one of: a ``match``; several ``candidates`` to choose from; or neither, with ``nearest``."""
+    """Exactly one of: a ``match``; several ``candidates`` to choose from; or neither, with ``nearest``.
+
+    ``closest``: the match is the one name close to what was typed (a typo), not its id, its name or
+    the start of its name.
+    ``more``: how many more names matched than the ``candidates`` listed (at least that many when
+    ``more_complete`` is False: a very short or common word matched too many names to count them all).
+    """
 
     query: str
     match: AccountRef | None = None
     candidates: tuple[AccountRef, ...] = ()
     nearest: tuple[AccountRef, ...] = ()
+    closest: bool = False
+    more: int = 0
+    more_complete: bool = True
 
 
 class AccountIndex:
@@ -51,20 +67,21 @@ class AccountIndex:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._version: tuple[int, datetime | None] | None = None
+        self._stamp: changes.Stamp | None = None
+        self._stamped_at = 0.0  # time.monotonic()
         self._refs: list[AccountRef] = []
         self._keys: list[str] = []
         self._by_external_id: dict[str, AccountRef] = {}
         self._by_key: dict[str, list[AccountRef]] = {}
+        self._matcher = NameMatcher([])
         self._lock = asyncio.Lock()
 
     async def _refresh(self) -> None:
+        if time.monotonic() - self._stamped_at > changes.MAX_STAMP_AGE.total_seconds():
+            self._stamp = None
         async with self._db.sessions() as session:
-            version_row = (
-                await session.execute(select(func.count(Account.id), func.max(Account.updated_at)))
-            ).one()
-            version = (int(version_row[0]), version_row[1])
-            if version == self._version:
+            current, stamp = await changes.check(session, NAME_TOPICS, self._stamp)
+            if current:
                 return
             rows = (
                 await session.execute(select(Account.id, Account.name, Account.external_id, Account.name_key))
@@ -80,7 +97,8 @@ class AccountIndex:
         self._keys = [r.name_key for r in rows]
         self._by_key = by_key
         self._by_external_id = {r.external_id.casefold(): r for r in refs}
-        self._version = version
+        self._matcher = NameMatcher(self._keys)
+        self._stamp, self._stamped_at = stamp, time.monotonic()
 
     async def find(self, query: str) -> LookupResult:
         key = name_key(query)
@@ -92,15 +110,12 @@ class AccountIndex:
         if by_id is not None:
             return LookupResult(query=query, match=by_id)
         exact = self._by_key.get(key, [])
+        if not exact:
+            exact = self._with_prefix(key)
         if len(exact) == 1:
             return LookupResult(query=query, match=exact[0])
         if exact:
-            return LookupResult(query=query, candidates=tuple(exact[:MAX_CHOICES]))
-        prefixed = self._with_prefix(key)
-        if len(prefixed) == 1:
-            return LookupResult(query=query, match=prefixed[0])
-        if prefixed:
-            return LookupResult(query=query, candidates=tuple(prefixed[:MAX_CHOICES]))
+            return _choice(query, exact)
         return self._fuzzy(query, key)
 
     async def pick(self, typed: str) -> tuple[AccountRef | None, str | None]:
@@ -109,7 +124,8 @@ class AccountIndex:
         if found.match is not None:
             return found.match, None
         if found.candidates:
-            return None, "Several accounts match: " + ", ".join(c.name for c in found.candidates) + "."
+            names = ", ".join(c.name for c in found.candidates)
+            return None, f"Several accounts match: {names}{more_text(found, ' (and {} more)')}."
         return None, f"No account matches “{typed}”."
 
     def _with_prefix(self, key: str) -> list[AccountRef]:
@@ -122,16 +138,25 @@ class AccountIndex:
         return found
 
     def _fuzzy(self, query: str, key: str) -> LookupResult:
-        # The cut-off lets the scorer give up early on hopeless names: a third less time at 20,000.
-        scored = process.extract(
-            key, self._keys, scorer=fuzz.WRatio, limit=MAX_CHOICES, score_cutoff=CANDIDATE_SCORE
-        )
-        if not scored:
-            # Nothing close: the nearest names anyway, to show what there is.
-            nearest = process.extract(key, self._keys, scorer=fuzz.WRatio, limit=3)
-            return LookupResult(query=query, nearest=tuple(self._refs[i] for _, _, i in nearest))
-        best_score = scored[0][1]
-        runner_up = scored[1][1] if len(scored) > 1 else 0.0
-        if best_score >= CONFIDENT_SCORE and best_score - runner_up >= CLEAR_LEAD:
-            return LookupResult(query=query, match=self._refs[scored[0][2]])
-        return LookupResult(query=query, candidates=tuple(self._refs[i] for _, _, i in scored))
+        scored = self._matcher.score(key)
+        best = scored.scores[0][0] if scored.scores else 0.0
+        close = [i for score, i in scored.scores if score >= max(CANDIDATE_SCORE, best - CLEAR_LEAD)]
+        if not close:
+            nearest = self._matcher.nearest(key, 3)
+            return LookupResult(query=query, nearest=tuple(self._refs[i] for i in nearest))
+        if len(close) == 1:
+            return LookupResult(query=query, match=self._refs[close[0]], closest=True)
+        return _choice(query, [self._refs[i] for i in close], complete=scored.complete)
+
+
+def _choice(query: str, refs: list[AccountRef], *, complete: bool = True) -> LookupResult:
+    shown = tuple(refs[:MAX_CHOICES])
+    return LookupResult(query=query, candidates=shown, more=len(refs) - len(shown), more_complete=complete)
+
+
+def more_text(found: LookupResult, template: str = "…and {} more matched") -> str:
+    """ "…and 3 more matched" under a cut choice list ("at least 3" when not all could be counted)."""
+    if not found.more and found.more_complete:
+        return ""
+    count = str(found.more) if found.more_complete else f"at least {found.more}"
+    return template.format(count)

@@ -17,6 +17,8 @@ upsert: sending the same data twice changes nothing.
   :class:`AuditEvent` trail.
 - ``cluster``: what replicas share: send slots (:class:`DeliveryPace`) and who runs a scheduled job
   (:class:`ScheduledRun`).
+- ``changes``: :class:`ChangeMark`, written by database triggers when what an account card shows
+  changes.
 
 Everything is imported here, so ``from storage.models import X`` works for every model and enum, and
 ``Base.metadata`` holds every table (what Alembic compares the migrations with) once this is imported.
@@ -27,6 +29,7 @@ from __future__ import annotations
 from storage.models.access import ApiToken, AuditEvent, IdempotencyRecord, InboundEvent
 from storage.models.accounts import Account, ArrChange, Band, HealthSnapshot, LifecycleStage, UsageMetric
 from storage.models.base import NAMING_CONVENTION, Base
+from storage.models.changes import ChangeMark
 from storage.models.cluster import DeliveryPace, ScheduledRun
 from storage.models.delivery import (
     DigestCadence,
@@ -58,6 +61,7 @@ __all__ = [
     "AuditEvent",
     "Band",
     "Base",
+    "ChangeMark",
     "DeliveryPace",
     "DigestCadence",
     "DigestScope",
