@@ -28,9 +28,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, exists, literal_column, or_, select
+from sqlalchemy import BigInteger, ColumnElement, DateTime, and_, delete, exists, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
@@ -73,9 +73,11 @@ async def check(session: AsyncSession, topics: Sequence[Topic], since: Stamp | N
     a stamp taken now, to keep with a value read after this call (in this session or any other). One
     query."""
     if _is_postgresql(session):
-        xmin = literal_column("pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        xmin: ColumnElement[int] = literal_column(
+            "pg_snapshot_xmin(pg_current_snapshot())::text::bigint", BigInteger()
+        )
         if since is None:
-            now = await session.scalar(select(xmin))
+            now = (await session.execute(select(xmin))).scalar_one()
             return False, Stamp((int(now),))
         newer = exists().where(_of(topics), ChangeMark.mark >= since.values[0])
         now, changed = (await session.execute(select(xmin, newer))).one()
@@ -98,6 +100,8 @@ async def forget_old(db: Database) -> int:
     async with db.transaction() as session:
         if not _is_postgresql(session):
             return 0
-        cutoff = literal_column(f"clock_timestamp() - interval '{KEEP_MARKS.days} days'")
+        cutoff: ColumnElement[datetime] = literal_column(
+            f"clock_timestamp() - interval '{KEEP_MARKS.days} days'", DateTime(timezone=True)
+        )
         result = await session.execute(delete(ChangeMark).where(ChangeMark.at < cutoff))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -174,3 +174,21 @@ async def test_the_name_index_sees_a_rename_made_elsewhere(db: Database, team: T
     )
     found = await index.find("clearwater")
     assert found.match is not None and found.match.id == team.brightwater
+
+
+async def test_old_marks_are_forgotten_and_recent_ones_kept(db: Database, team: Team) -> None:
+    await _sql(db, "UPDATE account SET arr = 3 WHERE id = :a", a=team.acme_rockets)
+    if db.is_sqlite:
+        assert await changes.forget_old(db) == 0, "SQLite keeps one counter per topic and account"
+        return
+    async with db.engine.connect() as connection:
+        recent = (await connection.execute(text("SELECT count(*) FROM change_mark"))).scalar_one()
+    await _sql(
+        db,
+        "INSERT INTO change_mark (topic, account_id, mark, at) "
+        "VALUES ('account', :a, 1, clock_timestamp() - interval '3 days')",
+        a=team.acme_rockets,
+    )
+    assert await changes.forget_old(db) == 1
+    async with db.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM change_mark"))).scalar_one() == recent

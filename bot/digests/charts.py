@@ -71,25 +71,27 @@ def _draw(days: Sequence[date], columns: Sequence[Mapping[str, int]], width: int
     FigureCanvasAgg(figure)
     axes = figure.add_axes((0.08, 0.12, 0.86, 0.74))
     axes.set_facecolor(BACKGROUND)
+    # Matplotlib's day numbers: bars, ticks and limits in one unit (a date minus 0.6 days would still
+    # be the same date).
+    x = [float(n) for n in date2num(list(days))] if days else []  # type: ignore[no-untyped-call]
     base = [0] * len(days)
     for band in STACK_ORDER:
         heights = [max(0, column.get(band, 0)) for column in columns]
         label, colour = BANDS[band]
         shown = label if any(heights) else "_nolegend_"  # the legend names the bands drawn
-        axes.bar(list(days), heights, width=0.8, bottom=base, color=colour, label=shown, linewidth=0)
+        axes.bar(x, heights, width=0.8, bottom=base, color=colour, label=shown, linewidth=0)
         base = [b + h for b, h in zip(base, heights, strict=True)]
     axes.set_ylim(0, max(max(base, default=0), 1) * 1.05)
-    if days:
-        # In the axis's day numbers: a date minus 0.6 days is still the same date.
-        axes.set_xlim(date2num(days[0]) - 0.6, date2num(days[-1]) + 0.6)
+    if x:
+        axes.set_xlim(x[0] - 0.6, x[-1] + 0.6)
     axes.grid(axis="y", color=GRID, linewidth=0.8)
     axes.set_axisbelow(True)
     for side in ("top", "right", "left"):
         axes.spines[side].set_visible(False)
     axes.spines["bottom"].set_color(MUTED)
     axes.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
-    axes.set_xticks(list(days[::-1][::7]))  # the last day, and a week before it, and so on
-    axes.xaxis.set_major_formatter(DateFormatter("%a %d %b"))
+    axes.set_xticks(x[::-1][::7])  # the last day, and a week before it, and so on
+    axes.xaxis.set_major_formatter(DateFormatter("%a %d %b"))  # type: ignore[no-untyped-call]
     _label(axes)
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, facecolor=BACKGROUND, metadata={"Software": None})
