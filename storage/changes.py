@@ -20,8 +20,10 @@ A cache takes a :class:`Stamp` *before* it reads what it keeps, and may serve it
   adds a row of its own instead, its transaction id as the mark. The stamp is the oldest transaction
   still running when the reader started (its snapshot's ``xmin``): whatever the reader could not see
   was written by a transaction at or above it (every transaction below ``xmin`` had ended), so
-  unchanged means no mark at or above the stamp. Rows older than :data:`KEEP_MARKS` are forgotten
-  daily, so a cached value must not be kept longer than :data:`MAX_STAMP_AGE`.
+  unchanged means no mark at or above the stamp. ``xmin`` counts every transaction on the server, so
+  while a long one runs anywhere (a backup, a large import, in any database), what changed since it
+  began is built again on every read: slower, never stale. Rows older than :data:`KEEP_MARKS` are
+  forgotten daily, so a cached value must not be kept longer than :data:`MAX_STAMP_AGE`.
 """
 
 from __future__ import annotations
