@@ -64,6 +64,7 @@ from bench.portfolio import (  # noqa: E402
     make_people,
     slack_user_id,
 )
+from bot.health.falls import refresh_falls  # noqa: E402
 from bot.health.model import HealthModel  # noqa: E402
 from bot.health.service import recompute  # noqa: E402
 from storage.db import Database, is_sqlite  # noqa: E402
@@ -215,7 +216,8 @@ def _typical_csm(accounts: Sequence[BenchAccount], csm_ids: Sequence[int]) -> in
 async def _past_snapshots(db: Database, accounts: Sequence[BenchAccount], today: date, seed: int) -> int:
     """The 30 days before today, derived in SQL from today's snapshots: each account's score moves
     along a straight line whose 30-day change follows its usage drift (declining accounts were better
-    before), so trends, ``risk`` and digest charts have something to show."""
+    before), so trends, ``risk`` and digest charts have something to show. Today's snapshots then get
+    their fall against 30 days before, as the recompute stores it."""
     rng = random.Random(seed + 7)
     slopes = [{"a": a.id, "s": round(-a.drift * 60 + rng.uniform(-6, 6), 2)} for a in accounts]
     sqlite = db.is_sqlite
@@ -247,10 +249,16 @@ async def _past_snapshots(db: Database, accounts: Sequence[BenchAccount], today:
             )
         await connection.execute(text("DROP TABLE bench_slope"))
         total = (await connection.execute(text("SELECT count(*) FROM health_snapshot"))).scalar_one()
+    # Today's snapshots were written before the day 30 days earlier existed: their fall (what ``risk``
+    # reads) is worked out now; the earlier days have nothing 30 days before them. PostgreSQL then
+    # vacuums as well as analyses: ``risk`` reads covering indexes, which skip the table only for
+    # pages the visibility map (set by a vacuum, as autovacuum would in time) marks all-visible.
+    async with db.transaction() as session:
+        await refresh_falls(session, today)
     if not sqlite:
         async with db.engine.connect() as connection:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            await autocommit.execute(text("ANALYZE health_snapshot"))
+            await autocommit.execute(text("VACUUM ANALYZE health_snapshot"))
     return int(total)
 
 

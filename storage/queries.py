@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -22,6 +22,7 @@ from storage.models import (
     Person,
     SurveyResponse,
 )
+from storage.risk import at_risk
 
 
 def not_churned(on: date | None = None) -> ColumnElement[bool]:
@@ -125,18 +126,42 @@ def _totals() -> Any:  # a Select
     return select(func.count(Account.id), func.coalesce(func.sum(Account.arr), 0))
 
 
-async def _page(session: AsyncSession, totals: Any, ordered: Any, *, offset: int, limit: int) -> AccountPage:
-    """``totals``: :func:`_totals` with the list's filters; ``ordered``: :func:`account_select` with the
-    same filters and the list's order. One pass: the page's rows carry the whole list's count and ARR
-    (window functions); only a page past the end needs the totals on their own."""
-    paged = ordered.add_columns(func.count().over(), func.coalesce(func.sum(Account.arr).over(), 0))
-    result = (await session.execute(paged.offset(offset).limit(limit))).all()
-    if result:
+async def _page(
+    session: AsyncSession,
+    narrow: Callable[[Any], Any],
+    order: Sequence[Any],
+    *,
+    offset: int,
+    limit: int,
+    indexed_order: bool = False,
+) -> AccountPage:
+    """One page of a list: ``narrow`` adds the list's joins and filters to a select of accounts,
+    ``order`` is its order (ending with a unique column).
+
+    The page is picked in a narrow inner query (the ordering keys and the account id) and only its rows
+    are joined to the rest of the account and its owner: carrying every column of 3,000 at-risk accounts
+    through the sort took half of ``risk`` on PostgreSQL. The whole list's count and ARR ride on the
+    page as window functions (one pass over the list), unless the list is read in an index's order
+    (``indexed_order``): the page alone then stops after its rows, and the totals are a plain count
+    (``renewals`` on SQLite: 5 ms, against 11 ms sorting 5,000 accounts to number them)."""
+    keys = [column.label(f"key_{n}") for n, column in enumerate(order)]
+    inner = narrow(select(Account.id.label("page_id"), *keys))
+    if not indexed_order:
+        inner = inner.add_columns(
+            func.count().over().label("page_total"),
+            func.coalesce(func.sum(Account.arr).over(), 0).label("page_arr"),
+        )
+    page = inner.order_by(*order).offset(offset).limit(limit).subquery("page")
+    stmt = account_select().join(page, page.c.page_id == Account.id).order_by(*(page.c[k.name] for k in keys))
+    if not indexed_order:
+        stmt = stmt.add_columns(page.c.page_total, page.c.page_arr)
+    result = (await session.execute(stmt)).all()
+    if result and not indexed_order:
         total, arr = result[0][-2:]
         rows = _rows([row[:-2] for row in result])
     else:
-        total, arr = (await session.execute(totals)).one()
-        rows = []
+        total, arr = (await session.execute(narrow(_totals()))).one()
+        rows = _rows(result)
     return AccountPage(rows=rows, total=int(total), arr=Decimal(arr or 0))
 
 
@@ -145,8 +170,10 @@ async def renewals_page(
 ) -> AccountPage:
     """Accounts renewing from ``start`` to ``end``, soonest first (as :func:`accounts_renewing`), one page."""
     renewing = and_(Account.renewal_date >= start, Account.renewal_date <= end, not_churned())
-    ordered = account_select().where(renewing).order_by(Account.renewal_date, Account.name, Account.id)
-    return await _page(session, _totals().where(renewing), ordered, offset=offset, limit=limit)
+    order = (Account.renewal_date, Account.name, Account.id)
+    return await _page(
+        session, lambda stmt: stmt.where(renewing), order, offset=offset, limit=limit, indexed_order=True
+    )
 
 
 async def at_risk_page(
@@ -159,32 +186,20 @@ async def at_risk_page(
     offset: int,
     limit: int,
 ) -> AccountPage:
-    """The accounts of :func:`at_risk_account_ids`, worst health first (then by name), one page.
+    """The accounts of :func:`at_risk_account_ids`, worst health first (then by name and id), one page.
 
-    Both days' snapshots are read in one pass and grouped by account: a self-join of the snapshot table
-    made PostgreSQL look up the earlier day 20,000 times one by one (144 ms at 20,000 accounts, against
-    56 ms this way; SQLite takes the same time either way)."""
-    h = HealthSnapshot
-    past_day = day - timedelta(days=fall_days)
-    score = func.max(case((h.day == day, h.score)))
-    band = func.max(case((h.day == day, h.band)))
-    past_score = func.max(case((h.day == past_day, h.score)))
-    risk = (
-        select(h.account_id.label("account_id"), score.label("score"))
-        .where(h.day.in_([day, past_day]))
-        .group_by(h.account_id)
-        .having(or_(band == "red", score <= past_score - fall_points))
-        .subquery()
-    )
+    One day's at-risk snapshots (:func:`at_risk`: about 3,000 of 20,000) joined to their accounts;
+    grouping two days of snapshots per request instead took 156 ms on SQLite."""
+    risk = at_risk(day, fall_points=fall_points, fall_days=fall_days)
 
-    def at_risk(stmt: Any) -> Any:
+    def at_risk_rows(stmt: Any) -> Any:
         stmt = stmt.join(risk, risk.c.account_id == Account.id).where(not_churned())
         if segment:
             stmt = stmt.where(func.lower(Account.segment) == segment.lower())
         return stmt
 
-    ordered = at_risk(account_select()).order_by(risk.c.score, Account.name, Account.id)
-    return await _page(session, at_risk(_totals()), ordered, offset=offset, limit=limit)
+    order = (risk.c.score, Account.name, Account.id)
+    return await _page(session, at_risk_rows, order, offset=offset, limit=limit)
 
 
 async def latest_snapshot_day(session: AsyncSession, on_or_before: date) -> date | None:
@@ -195,16 +210,10 @@ async def latest_snapshot_day(session: AsyncSession, on_or_before: date) -> date
 async def at_risk_account_ids(
     session: AsyncSession, day: date, *, fall_points: float, fall_days: int, segment: str | None
 ) -> list[int]:
-    """Accounts red on ``day``, or down ``fall_points`` or more against ``fall_days`` earlier."""
-    now = aliased(HealthSnapshot)
-    past = aliased(HealthSnapshot)
-    stmt = (
-        select(now.account_id)
-        .join(Account, Account.id == now.account_id)
-        .outerjoin(past, and_(past.account_id == now.account_id, past.day == day - timedelta(days=fall_days)))
-        .where(now.day == day, not_churned())
-        .where(or_(now.band == "red", now.score <= past.score - fall_points))
-    )
+    """Accounts not churned that are red on ``day``, or down ``fall_points`` or more against
+    ``fall_days`` earlier (:func:`at_risk`)."""
+    risk = at_risk(day, fall_points=fall_points, fall_days=fall_days)
+    stmt = select(risk.c.account_id).join(Account, Account.id == risk.c.account_id).where(not_churned())
     if segment:
         stmt = stmt.where(func.lower(Account.segment) == segment.lower())
     return list((await session.execute(stmt)).scalars())
@@ -312,13 +321,21 @@ async def open_follow_ups(
 ) -> list[FollowUpRow]:
     """Open follow-ups not snoozed past today, by due date (undated last).
 
-    ``people_ids`` keeps those written by, or on accounts owned by, these people (None: everyone's).
+    ``people_ids`` keeps those written by, or on accounts owned by, these people (None: everyone's):
+    a union of two indexed look-ups (by author; by the owner's accounts), as an OR across the two
+    tables read every follow-up (45 ms at 40,000 on SQLite).
     """
     stmt = open_follow_up_select(today)
     if account_id is not None:
         stmt = stmt.where(FollowUp.account_id == account_id)
     if people_ids is not None:
-        stmt = stmt.where(or_(FollowUp.author_id.in_(people_ids), Account.owner_id.in_(people_ids)))
+        theirs = union(
+            select(FollowUp.id.label("id")).where(FollowUp.author_id.in_(people_ids)),
+            select(FollowUp.id.label("id"))
+            .join(Account, Account.id == FollowUp.account_id)
+            .where(Account.owner_id.in_(people_ids)),
+        )
+        stmt = stmt.where(FollowUp.id.in_(theirs))
     if overdue_only:
         stmt = stmt.where(FollowUp.due_date < today)
     stmt = stmt.order_by(FollowUp.due_date.is_(None), FollowUp.due_date, FollowUp.created_at)

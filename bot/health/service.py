@@ -6,7 +6,7 @@ Churned accounts are not scored: a recompute for day D leaves out the accounts t
 day). ``recompute`` walks the accounts in id ranges of ``chunk_size``: per range a handful of set-based
 queries (see ``bot.health.load``), pure scoring, and one batched upsert, committed per range so a
 long recompute never holds a write lock for long. Snapshot components are stored as JSON,
-``name -> {"score", "weight", "reason"}``.
+``name -> {"score", "weight", "reason"}``, with the fall against 30 days earlier (``bot.health.falls``).
 
 One account cannot stop the others: when a range fails (its inputs make the engine or the database
 fail), it is split in halves until the accounts that fail on their own are found, and each of those
@@ -29,13 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.errors import new_reference
 from bot.health.components import COMPONENT_NAMES, ComponentScore
 from bot.health.engine import Driver, HealthResult, compute_health, drivers, not_enough_data_reason
+from bot.health.falls import refresh_falls, upsert_snapshots
 from bot.health.load import Accounts, account_id_ranges, load_inputs
 from bot.health.model import HealthModel, load_health_model
 from bot.log import get_logger
 from storage.db import Database
 from storage.models import Account, Band, HealthSnapshot
+from storage.models.accounts import FALL_DAYS
 from storage.types import utcnow
-from storage.upsert import upsert
 
 log = get_logger("touchpoint.health")
 
@@ -186,7 +187,10 @@ class _Run:
                 snapshot_row(inputs.account_id, self.day, compute_health(inputs, self.model))
                 for inputs in await load_inputs(session, self.day, accounts, scored_only=True)
             ]
-            await upsert(session, HealthSnapshot, rows, key=["account_id", "day"])
+            # The fall against 30 days earlier is stored with the snapshot (what ``risk`` reads), and
+            # the snapshots 30 days later, if any, are compared with these new scores again.
+            await upsert_snapshots(session, rows)
+            await refresh_falls(session, self.day + timedelta(days=FALL_DAYS), accounts)
         self.count += len(rows)
         for row in rows:
             self.bands[row["band"]] = self.bands.get(row["band"], 0) + 1
