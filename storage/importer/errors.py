@@ -86,12 +86,17 @@ class ProblemLog:
         self._heap: list[tuple[int, int, Problem]] = []  # (-line, -sequence, problem): a max-heap
         self._sequence = 0
 
-    def add(self, line: int, column: str | None, message: str) -> Problem | None:
-        """Count a problem; return it when it is (for now) among the kept ones."""
+    def add(self, line: int, column: str | None, message: str, *, first: bool = False) -> Problem | None:
+        """Count a problem; return it when it is (for now) among the kept ones.
+
+        ``first`` puts it before the problems of the same line found earlier: duplicates are only
+        known once the whole file was read, but they are the first thing wrong with their line.
+        """
         self.total += 1
         self._sequence += 1
+        sequence = self._sequence - (1 << 62 if first else 0)
         problem = Problem(line, column, message, self.file)
-        entry = (-line, -self._sequence, problem)
+        entry = (-line, -sequence, problem)
         if len(self._heap) < self.limit:
             heapq.heappush(self._heap, entry)
         elif self._heap and entry > self._heap[0]:
@@ -104,17 +109,16 @@ class ProblemLog:
         for column, message in problems:
             self.add(line, column, message)
 
+    def count(self, problems: int) -> None:
+        """Count problems that cannot be among the kept ones (there are enough before them)."""
+        self.total += problems
+
     def __bool__(self) -> bool:
         return self.total > 0
 
     def kept(self) -> list[Problem]:
         """The kept problems, by line, in the order they were found within a line."""
         return [p for _, _, p in sorted(self._heap, key=lambda e: (-e[0], -e[1]))]
-
-    def replace(self, old: Problem, new: Problem) -> None:
-        """Swap a kept problem for a reworded one (same line), e.g. once the earlier duplicate is known."""
-        self._heap = [(ln, seq, new if p is old else p) for ln, seq, p in self._heap]
-        heapq.heapify(self._heap)
 
     def error(self) -> ImportValidationError:
         return ImportValidationError(self.kept(), self.total)
