@@ -1,23 +1,26 @@
-"""Slash commands through the real HTTP stack: latency, throughput against bare Bolt, and memory.
+"""Slash commands through the real HTTP stack: latency, throughput against a ceiling app, and memory.
 
 ``touchpoint serve`` runs as a subprocess against the benchmark database, with Slack pointed at a fake
 Web API in this process (whose ``/respond/...`` URLs stand in for Slack's response_url). Requests are
 signed exactly as Slack signs them. Three figures per backend:
 
 1. Latency of ``account NAME`` (one letter of a real name changed), ``my`` (a CSM owning about 20
-   accounts), ``risk`` and ``renewals``: one request at a time, commands interleaved, after a warm-up.
-   Latency is from sending the request to the answer arriving at the response_url (what a person waits
-   for); the acknowledgement time (Slack's 3-second limit) is reported too.
-2. Throughput: commands answered end to end per second with 16 requests in flight, divided by what a
-   bare slack-bolt ``AsyncApp`` answering ``ack("ok")`` achieves behind the same aiohttp handler (also a
-   subprocess), measured in the same run.
+   accounts), ``risk``, ``renewals``, ``plan NAME``, ``milestones`` and ``followups`` (that CSM's):
+   one request at a time, commands interleaved, after a warm-up. Latency is from sending the request
+   to the answer arriving at the response_url (what a person waits for); the acknowledgement time
+   (Slack's 3-second limit) is reported too. Target: p99 under 15 ms, ``risk`` on SQLite under 30 ms.
+2. Throughput: ``account NAME`` typos answered end to end per second with 16 requests in flight,
+   divided by what the ceiling app achieves in the same run on the same database: a bare slack-bolt
+   ``AsyncApp`` behind the same aiohttp handler (also a subprocess, :func:`serve_bare_bolt`) that
+   answers ``account <exact name>`` with one indexed read and a small card posted to the response_url.
+   Target: 0.2 or more. The two are measured one after the other in each run.
 3. Memory: the resident size (VmRSS) of the serve process after all of that.
 
 The scheduler is off in the serve process (its jobs would fire on their own clock in the middle of a
 measurement); the delivery worker runs as in production. Run on its own, with the server under
 pyinstrument::
 
-    .venv/bin/python bench/http_bench.py --backend sqlite --scale 0.02 --profile /tmp/serve.html
+    .venv/bin/python bench/http_bench.py --backend sqlite --scale 0.02 --profile serve.html
 
 This module runs the measurements and turns them into figures; the fake Slack and the signing are in
 :mod:`bench.http_slack`, the server subprocesses in :mod:`bench.http_servers`, and the client that sends
@@ -46,6 +49,7 @@ from bench.http_client import (  # noqa: E402
     LATENCY_RUN_SECONDS,
     Client,
     Timing,
+    ceiling_texts,
     command_texts,
     measure_latency,
     measure_rate,
@@ -54,18 +58,25 @@ from bench.http_client import (  # noqa: E402
 from bench.http_servers import running, serve_bare_bolt, touchpoint_command, touchpoint_env  # noqa: E402
 from bench.http_slack import FakeSlack  # noqa: E402
 
-LATENCY_REQUESTS = 2000  # in total, split evenly over COMMANDS
-LATENCY_TARGET_MS = 100.0
+LATENCY_REQUESTS = 2100  # in total, split evenly over COMMANDS
+LATENCY_TARGET_MS = 15.0
+# risk reads about 3,000 at-risk accounts of 20,000 to count them and sum their ARR; SQLite's target
+# for it is looser (it was 156 ms when it grouped two days of snapshots per request).
+LATENCY_TARGETS_MS = {("risk", "sqlite"): 30.0}
 ACK_LIMIT_MS = 3000.0  # Slack gives up on an acknowledgement after 3 seconds
 THROUGHPUT_REQUESTS = 800
-BARE_REQUESTS = 3000
-THROUGHPUT_TARGET = 0.5
+CEILING_REQUESTS = 3000
+THROUGHPUT_TARGET = 0.2
 MEMORY_TARGET_MB = 300.0
-COMMANDS = ("account", "my", "risk", "renewals")
+COMMANDS = ("account", "my", "risk", "renewals", "plan", "milestones", "followups")
 
 
-def bare_bolt_command() -> list[str]:
-    return [sys.executable, str(Path(__file__).resolve()), "bare-bolt"]
+def ceiling_command() -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "ceiling"]
+
+
+def latency_target(command: str, backend: str) -> float:
+    return LATENCY_TARGETS_MS.get((command, backend), LATENCY_TARGET_MS)
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -74,26 +85,30 @@ def bare_bolt_command() -> list[str]:
 @dataclass
 class RunResult:
     timings: list[Timing]
-    touchpoint_rate: float
-    bare_rate: float
+    touchpoint_rate: float  # account typos answered per second, 16 in flight
+    ceiling_rate: float  # the ceiling app's exact-name cards answered per second, 16 in flight
 
     @property
     def ratio(self) -> float:
-        return self.touchpoint_rate / self.bare_rate
+        return self.touchpoint_rate / self.ceiling_rate
 
 
 def request_counts(scale: float) -> tuple[int, int, int]:
-    """(latency requests per command, throughput requests, bare requests): the issue's numbers at scale
-    1.0, fewer for a quick check at a small scale."""
+    """(latency requests per command, throughput requests, ceiling requests): the issue's numbers at
+    scale 1.0, fewer for a quick check at a small scale."""
     factor = min(1.0, scale)
     per_command = max(25, round(LATENCY_REQUESTS / len(COMMANDS) * factor))
-    return per_command, max(100, round(THROUGHPUT_REQUESTS * factor)), max(300, round(BARE_REQUESTS * factor))
+    return (
+        per_command,
+        max(100, round(THROUGHPUT_REQUESTS * factor)),
+        max(300, round(CEILING_REQUESTS * factor)),
+    )
 
 
 async def run(
     ctx: BenchContext, *, profile_to: Path | None = None, commands: Sequence[str] = COMMANDS
 ) -> list[Figure]:
-    per_command, throughput_requests, bare_requests = request_counts(ctx.scale)
+    per_command, throughput_requests, ceiling_requests = request_counts(ctx.scale)
     texts = {c: t for c, t in command_texts(ctx.dataset).items() if c in commands}
     fake = FakeSlack()
     await fake.start()
@@ -109,22 +124,22 @@ async def run(
                 name=f"serve-{ctx.backend}",
             ) as server,
             running(
-                bare_bolt_command(),
-                env={"BENCH_SLACK_API_URL": fake.api_url},
+                ceiling_command(),
+                env={"BENCH_SLACK_API_URL": fake.api_url, "BENCH_DATABASE_URL": ctx.url},
                 workdir=ctx.workdir,
-                name="bare-bolt",
-            ) as bare,
+                name=f"ceiling-{ctx.backend}",
+            ) as ceiling,
         ):
             client = Client(http, fake, server.url, ctx.dataset.csm_slack_user_id)
-            bare_client = Client(http, fake, bare.url, ctx.dataset.csm_slack_user_id)
-            mix = schedule(texts, throughput_requests // len(texts))
-            bare_plan = [("bare", "help")] * bare_requests
-            await measure_rate(bare_client, bare_plan[:200], via_response_url=False)  # warm-up
+            ceiling_client = Client(http, fake, ceiling.url, ctx.dataset.csm_slack_user_id)
+            typos = schedule({"account": command_texts(ctx.dataset)["account"]}, throughput_requests)
+            exact = schedule({"ceiling": ceiling_texts(ctx.dataset)}, ceiling_requests)
+            await measure_rate(ceiling_client, exact[:200], via_response_url=True)  # warm-up
             for _ in range(ctx.runs):
                 timings = await measure_latency(client, texts, per_command)
-                touchpoint_rate = await measure_rate(client, mix, via_response_url=True)
-                bare_rate = await measure_rate(bare_client, bare_plan, via_response_url=False)
-                results.append(RunResult(timings, touchpoint_rate, bare_rate))
+                touchpoint_rate = await measure_rate(client, typos, via_response_url=True)
+                ceiling_rate = await measure_rate(ceiling_client, exact, via_response_url=True)
+                results.append(RunResult(timings, touchpoint_rate, ceiling_rate))
             memory = server.memory_mb()
     finally:
         await fake.close()
@@ -149,10 +164,15 @@ def figures(
         ack99 = median(
             [percentile([t.ack_ms for t in r.timings if t.command == command], 99) for r in results]
         )
-        label = {"account": "account NAME (typo)", "my": f"my ({ctx.dataset.csm_account_count} accounts)"}
+        label = {
+            "account": "account NAME (typo)",
+            "my": f"my ({ctx.dataset.csm_account_count} accounts)",
+            "plan": "plan NAME",
+        }
+        target = latency_target(command, ctx.backend)
         measured = min(sum(1 for t in r.timings if t.command == command) for r in results)
         last = [t for t in results[-1].timings if t.command == command]
-        note = f"median {p50:.0f} ms; ack p99 {ack99:.0f} ms"
+        note = f"median {p50:.1f} ms; ack p99 {ack99:.1f} ms"
         if measured < per_command:
             note += (
                 f"; only {measured} of {per_command} measured in the {LATENCY_RUN_SECONDS:.0f} s cap of a run"
@@ -164,9 +184,9 @@ def figures(
             Figure(
                 name=f"Latency: {label.get(command, command)}, {per_command} requests, {accounts:,} accounts",
                 backend=ctx.backend,
-                target=f"p99 < {LATENCY_TARGET_MS:.0f} ms",
-                measured=f"p99 {p99:.0f} ms",
-                passed=p99 < LATENCY_TARGET_MS,
+                target=f"p99 < {target:.0f} ms",
+                measured=f"p99 {p99:.1f} ms",
+                passed=p99 < target,
                 runs=len(results),
                 note=note,
             )
@@ -186,16 +206,21 @@ def figures(
     )
     ratio = median([r.ratio for r in results])
     rate = median([r.touchpoint_rate for r in results])
-    bare = median([r.bare_rate for r in results])
+    ceiling = median([r.ceiling_rate for r in results])
     out.append(
         Figure(
-            name=f"Throughput: commands answered end to end, {CONCURRENCY} in flight, vs bare Bolt ack",
+            name=(
+                f"Throughput: account NAME (typo) answered end to end, {CONCURRENCY} in flight, "
+                "vs bare Bolt + one read"
+            ),
             backend=ctx.backend,
             target=f">= {THROUGHPUT_TARGET:.2f}",
             measured=f"{ratio:.2f}",
             passed=ratio >= THROUGHPUT_TARGET,
             runs=len(results),
-            note=f"{rate:.0f}/s vs {bare:.0f}/s",
+            note=f"{rate:.0f}/s vs {ceiling:.0f}/s (ratios of the runs: "
+            + ", ".join(f"{r.ratio:.2f}" for r in results)
+            + ")",
         )
     )
     if memory is not None:
@@ -247,9 +272,9 @@ async def _standalone(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="The HTTP benchmarks on their own.")
     sub = parser.add_subparsers(dest="mode")
-    bare = sub.add_parser("bare-bolt", help="(internal) serve the bare Bolt app")
-    bare.add_argument("--host", default="127.0.0.1")
-    bare.add_argument("--port", type=int, required=True)
+    ceiling = sub.add_parser("ceiling", help="(internal) serve the bare Bolt app with its one read")
+    ceiling.add_argument("--host", default="127.0.0.1")
+    ceiling.add_argument("--port", type=int, required=True)
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--scale", type=float, default=0.02)
     parser.add_argument("--runs", type=int, default=1)
@@ -258,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--commands", default=",".join(COMMANDS), help="comma-separated subset of %(default)s"
     )
     args = parser.parse_args(argv)
-    if args.mode == "bare-bolt":
+    if args.mode == "ceiling":
         serve_bare_bolt(args.host, args.port)
         return
     from bot.log import configure

@@ -1,5 +1,6 @@
 """Sending slash commands to a server and timing their answers: what is sent (typos of real account
-names, ``my``, ``risk``, ``renewals``), one at a time for latency or many in flight for throughput."""
+names, ``my``, ``risk``, ``renewals``, ``plan``, ``milestones``, ``followups``, and exact names for the
+ceiling app), one at a time for latency or many in flight for throughput."""
 
 from __future__ import annotations
 
@@ -36,13 +37,23 @@ def typo(name: str) -> str:
 
 
 def command_texts(dataset: DatasetInfo) -> dict[str, list[str]]:
-    """The texts sent per command; ``account`` cycles through typos of the dataset's sample names."""
+    """The texts sent per command: ``account`` cycles through typos of the dataset's sample names,
+    ``plan`` through the names themselves; the lists are the CSM's own (``my``, ``milestones``,
+    ``followups``) or everyone's (``risk``, ``renewals``)."""
     return {
         "account": [f"account {typo(name)}" for name in dataset.sample_account_names],
         "my": ["my"],
         "risk": ["risk"],
         "renewals": ["renewals"],
+        "plan": [f"plan {name}" for name in dataset.sample_account_names],
+        "milestones": ["milestones"],
+        "followups": ["followups"],
     }
+
+
+def ceiling_texts(dataset: DatasetInfo) -> list[str]:
+    """What the ceiling app is sent: ``account`` with the exact sample names (its one indexed read)."""
+    return [f"account {name}" for name in dataset.sample_account_names]
 
 
 # ---------------------------------------------------------------------------------------- measurement
@@ -87,7 +98,7 @@ class Client:
 
 
 def schedule(texts: dict[str, list[str]], per_command: int) -> list[tuple[str, str]]:
-    """The commands of ``texts`` interleaved (account, my, risk, renewals, account, ...), ``per_command``
+    """The commands of ``texts`` interleaved (account, my, risk, ..., account, my, ...), ``per_command``
     of each."""
     plan = []
     for i in range(per_command):

@@ -1,5 +1,6 @@
 """The servers the HTTP benchmarks talk to, each a subprocess on a free loopback port: ``touchpoint
-serve`` (its command and environment) and the bare slack-bolt app the throughput figure compares with."""
+serve`` (its command and environment) and the ceiling the throughput figure compares with: a bare
+slack-bolt app that answers ``account NAME`` with one indexed read of the same database."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -134,23 +136,66 @@ def touchpoint_env(url: str, fake: FakeSlack) -> dict[str, str]:
 
 # ------------------------------------------------------------------------------------------ bare Bolt
 
+# The ceiling's one read: the account by its exact name key (an indexed look-up) and its latest health
+# snapshot (the primary key's last entry for the account), in one statement.
+CEILING_QUERY = """
+SELECT a.id, a.name, a.external_id, a.arr, h.day, h.score, h.band
+FROM account AS a
+LEFT JOIN health_snapshot AS h ON h.account_id = a.id
+    AND h.day = (SELECT max(s.day) FROM health_snapshot AS s WHERE s.account_id = a.id)
+WHERE a.name_key = :key
+LIMIT 1
+"""
+
 
 def serve_bare_bolt(host: str, port: int) -> None:
-    """A slack-bolt AsyncApp that acknowledges ``/cs`` with "ok", behind Touchpoint's own aiohttp
-    handler (:func:`adapters.web.slack_handler`): the ceiling the throughput figure compares with."""
+    """The ceiling the throughput figure compares with: a slack-bolt AsyncApp behind Touchpoint's own
+    aiohttp handler (:func:`adapters.web.slack_handler`) that acknowledges ``/cs account NAME``, reads
+    the account and its latest health in one indexed query on the benchmark database, and posts a small
+    card to the response_url (one kept-alive connection pool, as Touchpoint's answers use)."""
     from types import SimpleNamespace
 
     from slack_bolt.async_app import AsyncAck, AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
+    from slack_sdk.webhook.async_client import AsyncWebhookClient
+    from sqlalchemy import text
 
     from adapters.web import slack_handler
+    from storage.db import create_engine
+    from storage.names import name_key
 
+    engine = create_engine(os.environ["BENCH_DATABASE_URL"])
+    query = text(CEILING_QUERY)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=os.environ["BENCH_SLACK_API_URL"])
     bolt = AsyncApp(client=client, signing_secret=SIGNING_SECRET, process_before_response=False)
+    sessions: list[aiohttp.ClientSession] = []
 
     @bolt.command("/cs")
-    async def acknowledge(ack: AsyncAck) -> None:
-        await ack("ok")
+    async def card(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        name = str(body.get("text", "")).removeprefix("account ")
+        async with engine.connect() as connection:
+            row = (await connection.execute(query, {"key": name_key(name)})).first()
+        if row is None:
+            message: dict[str, Any] = {"text": f"No account matches {name}."}
+        else:
+            health = "not enough data" if row.score is None else f"{row.score:.0f} ({row.band})"
+            summary = f"{row.name}: health {health}"
+            message = {
+                "text": summary,
+                "blocks": [
+                    {"type": "header", "text": {"type": "plain_text", "text": row.name}},
+                    {"type": "section", "text": {"type": "mrkdwn", "text": f"*Health {health}*"}},
+                    {
+                        "type": "context",
+                        "elements": [{"type": "mrkdwn", "text": f"ID {row.external_id} | ARR {row.arr}"}],
+                    },
+                ],
+            }
+        if not sessions:
+            sessions.append(aiohttp.ClientSession())
+        webhook = AsyncWebhookClient(url=str(body["response_url"]), session=sessions[0])
+        await webhook.send_dict({"response_type": "ephemeral", **message})
 
     app = web.Application()
     app.router.add_get("/healthz", lambda _request: _ok())
