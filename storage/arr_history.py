@@ -41,6 +41,7 @@ class ArrSource(enum.StrEnum):
     API = "api"  # the JSON ingest API
     CHAT = "chat"
     DEMO = "demo"
+    CRM = "crm"  # a CRM connector (``touchpoint sync``)
 
 
 def utc_today() -> date:

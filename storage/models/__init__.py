@@ -17,6 +17,9 @@ upsert: sending the same data twice changes nothing.
   :class:`AuditEvent` trail.
 - ``cluster``: what replicas share: send slots (:class:`DeliveryPace`) and who runs a scheduled job
   (:class:`ScheduledRun`).
+- ``renewals``: how each renewal ended (:class:`RenewalOutcome`), for retention.
+- ``connectors``: what connectors to outside systems keep between runs: :class:`CrmLink`,
+  :class:`SyncCursor`, :class:`SyncLease` and :class:`SyncRun` reports.
 - ``changes``: :class:`ChangeMark`, written by database triggers when what an account card shows
   changes.
 
@@ -31,6 +34,7 @@ from storage.models.accounts import Account, ArrChange, Band, HealthSnapshot, Li
 from storage.models.base import NAMING_CONVENTION, Base
 from storage.models.changes import ChangeMark
 from storage.models.cluster import DeliveryPace, ScheduledRun
+from storage.models.connectors import CrmLink, LinkState, SyncCursor, SyncLease, SyncRun, SyncStatus
 from storage.models.delivery import (
     DigestCadence,
     DigestScope,
@@ -52,6 +56,7 @@ from storage.models.engagement import (
 from storage.models.feedback import FeedbackItem, FeedbackState, FeedbackTheme, FeedbackTransition
 from storage.models.people import Person, Role
 from storage.models.plans import Outcome, OutcomeComparison, OutcomeStatus
+from storage.models.renewals import RenewalOutcome, RenewalResult
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -62,6 +67,7 @@ __all__ = [
     "Band",
     "Base",
     "ChangeMark",
+    "CrmLink",
     "DeliveryPace",
     "DigestCadence",
     "DigestScope",
@@ -78,6 +84,7 @@ __all__ = [
     "IdempotencyRecord",
     "InboundEvent",
     "LifecycleStage",
+    "LinkState",
     "Milestone",
     "MilestoneKind",
     "OutboxMessage",
@@ -86,10 +93,16 @@ __all__ = [
     "OutcomeComparison",
     "OutcomeStatus",
     "Person",
+    "RenewalOutcome",
+    "RenewalResult",
     "Role",
     "ScheduledRun",
     "SurveyKind",
     "SurveyResponse",
+    "SyncCursor",
+    "SyncLease",
+    "SyncRun",
+    "SyncStatus",
     "TeamsConversation",
     "UsageMetric",
 ]

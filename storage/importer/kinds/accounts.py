@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date
-from typing import Self
+from typing import ClassVar, Self
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,8 +51,15 @@ UPDATABLE = (
 
 class AccountsKind(Kind):
     name = "accounts"
-    required = ("external_id", "name", "owner_email")
-    optional = ("segment", "tier", "arr", "lifecycle_stage", "contract_start", "renewal_date")
+    required: ClassVar[tuple[str, ...]] = ("external_id", "name", "owner_email")
+    optional: ClassVar[tuple[str, ...]] = (
+        "segment",
+        "tier",
+        "arr",
+        "lifecycle_stage",
+        "contract_start",
+        "renewal_date",
+    )
 
     # The day a file's ARR changes and churns are recorded on: the import's moment when the options give
     # one, else today in UTC. The API passes its own day to write_recording_arr.
