@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from adapters.api import add_ingest_routes
 from adapters.checks.config import config_problem
+from adapters.connectors.jobs import schedule_syncs
 from adapters.observability import Observability
 from adapters.web import build_web_app, serve
 from bot.delivery import DeliveryWorker, Sender
@@ -152,6 +153,9 @@ async def run_server(settings: Settings, *, host: str, port: int, stop: asyncio.
             bot.context, on_enqueued=worker.wake.set if worker else None, metrics=bot.metrics
         )
         await scheduler.start()
+        syncs = schedule_syncs(scheduler.add_job, db, settings, clock=bot.context.now)
+        if syncs:
+            log.info("connector_syncs_scheduled", jobs=syncs)
     adapters = {}
     if settings.slack_enabled:
         adapters["slack"] = slack is not None

@@ -275,6 +275,18 @@ class Settings(BaseSettings):
         "idempotency keys are kept 400 days.",
     )
 
+    # Connectors (touchpoint sync); the field mapping is in the [connectors.*] tables of the config file.
+    hubspot_access_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("HUBSPOT_ACCESS_TOKEN", "TOUCHPOINT_HUBSPOT_ACCESS_TOKEN"),
+        description="A HubSpot service key (or a private app's access token) with the scopes "
+        "crm.objects.companies.read, crm.objects.deals.read, crm.objects.owners.read, "
+        "crm.schemas.companies.read and crm.schemas.deals.read.",
+    )
+    hubspot_api_url: str = Field(
+        default="https://api.hubapi.com", description="HubSpot API base URL (tests point it at a fake)."
+    )
+
     # The feedback loop between CS and CX.
     feedback_cs_channel: str | None = Field(
         default=None,

@@ -1,5 +1,6 @@
 """What the bot does: one module per area (accounts, follow-ups, milestones, feedback, plans, digests,
-time to value, paging, home). Each module's ``register(registry)`` adds its commands and buttons;
+time to value, retention, paging, home, CRM sync status). Each module's ``register(registry)`` adds its
+commands and buttons;
 :func:`build_bot` puts the core and every handler together, ready for any adapter to call.
 
 An area too big for one module keeps its command and ``register`` in the area module and puts its parts
@@ -15,13 +16,37 @@ from bot.core.context import BotContext
 from bot.core.dispatch import Bot
 from bot.core.registry import Registry
 from bot.settings import Settings
-from handlers import accounts, digests, feedback, followups, home, milestones, paging, plans, ttv
+from handlers import (
+    accounts,
+    digests,
+    feedback,
+    followups,
+    home,
+    milestones,
+    paging,
+    plans,
+    retention,
+    sync_status,
+    ttv,
+)
 from storage.db import Database
 
 
 def register_all(registry: Registry) -> None:
     """Every command and action Touchpoint answers."""
-    for module in (accounts, followups, milestones, home, paging, digests, feedback, plans, ttv):
+    for module in (
+        accounts,
+        followups,
+        milestones,
+        home,
+        paging,
+        digests,
+        feedback,
+        plans,
+        ttv,
+        retention,
+        sync_status,
+    ):
         module.register(registry)
 
 

@@ -12,6 +12,8 @@
 - ``feedback:themes``: recurring feedback across accounts, alerted to the CX channel, every 30 minutes.
 - ``outbox:retention``: sent messages' content dropped after ``TOUCHPOINT_OUTBOX_RETENTION_DAYS``,
   daily at 03:45 UTC.
+- Jobs the composition root adds with :meth:`Scheduler.add_job`: ``sync:{connector}`` (incremental,
+  every ``[connectors.*] every``) and ``sync:{connector}:full`` (nightly at 01:15 UTC).
 
 Every replica runs the same scheduler. The outbox's idempotency keys keep each post to one; on
 PostgreSQL the cluster-wide jobs (all but the refresh) and each digest also run on one replica per
@@ -156,6 +158,12 @@ class Scheduler:
         if self.aps.running:
             self.aps.shutdown(wait=False)
             log.info("scheduler_stopped")
+
+    def add_job(self, job_id: str, work: Work, trigger: Any) -> None:
+        """Schedule a job the composition root brings (a connector's sync: the scheduler does not know
+        connectors). ``work`` answers True when it queued messages. Such a job is not claimed per
+        schedule period: it keeps its own guard against running twice (a connector's sync lease)."""
+        self._add(job_id, work, trigger)
 
     def refresh_soon(self) -> None:
         if self.aps.running:

@@ -286,7 +286,8 @@ async def test_startup_stops_on_a_config_typo_before_anything_else(tmp_path: Pat
     with pytest.raises(SetupProblem) as caught:
         await startup_checks(settings_for(tmp_path), host="127.0.0.1", port=0)
     assert caught.value.line == (
-        f"{tmp_path / 'touchpoint.toml'}: helth: unknown table (the file holds [health] and [feedback]); "
+        f"{tmp_path / 'touchpoint.toml'}: helth: unknown table (the file holds [health], [feedback] and "
+        "[connectors.*]); "
         "fix or remove it"
     )
 

@@ -135,8 +135,8 @@ CASES: dict[str, Case] = {
     "an unknown table": Case(
         {},
         lambda tmp, _p: (
-            f"{tmp}/touchpoint.toml: feedbak: unknown table (the file holds [health] and "
-            "[feedback]); fix or remove it"
+            f"{tmp}/touchpoint.toml: feedbak: unknown table (the file holds [health], [feedback] "
+            "and [connectors.*]); fix or remove it"
         ),
         config='[feedbak]\ncx_channel = "slack:C0123"\n',
     ),

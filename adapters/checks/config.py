@@ -1,17 +1,19 @@
 """The configuration file (``TOUCHPOINT_CONFIG_FILE``, ``touchpoint.toml``): valid TOML, only the tables
 Touchpoint reads, and valid ``[health]`` and ``[feedback]`` tables. A typo is an error naming the file
-and the key, never a setting silently ignored."""
+and the key, never a setting silently ignored. ``[connectors.*]`` is checked here for its keys; the
+properties it names are checked against the CRM by ``touchpoint connect``."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
 
+from adapters.connectors.config import ConnectorConfigError, load_connectors_config
 from bot.feedback.config import FeedbackConfigError, load_feedback_config
 from bot.health.model import HealthConfigError, load_health_model
 from bot.settings import Settings
 
-TABLES = ("health", "feedback")
+TABLES = ("health", "feedback", "connectors")
 
 
 def config_problem(settings: Settings) -> str | None:
@@ -28,11 +30,15 @@ def config_problem(settings: Settings) -> str | None:
         return f"{path}: cannot be read ({error.strerror or error}); check the file's permissions"
     for key in data:
         if key not in TABLES:
-            return f"{path}: {key}: unknown table (the file holds [health] and [feedback]); fix or remove it"
+            return (
+                f"{path}: {key}: unknown table (the file holds [health], [feedback] and [connectors.*]); "
+                "fix or remove it"
+            )
     try:
         load_health_model(path)
         load_feedback_config(settings)
-    except (HealthConfigError, FeedbackConfigError) as error:
+        load_connectors_config(path)
+    except (HealthConfigError, FeedbackConfigError, ConnectorConfigError) as error:
         return str(error)
     return None
 

@@ -15,6 +15,7 @@ from adapters.cli.outbox import digest_app, outbox_app
 from adapters.cli.outcomes import outcomes_app
 from adapters.cli.sentiment import sentiment_app
 from adapters.cli.support import ask_verbose, console, fail, open_database, run, today
+from adapters.cli.sync import connect_app, sync_app
 from adapters.cli.teams import teams_package_command
 from adapters.cli.tokens import tokens_app
 from bot import __version__
@@ -147,3 +148,5 @@ def serve_command(
 # Registered last, so they come after the commands above in --help.
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(outcomes_app, name="outcomes")
+app.add_typer(connect_app, name="connect")
+app.add_typer(sync_app, name="sync")

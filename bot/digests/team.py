@@ -50,6 +50,7 @@ from bot.format import (
     trend_arrow,
 )
 from bot.health.service import AccountHealth, latest_health
+from bot.success.retention import percent, retention
 from bot.types import Block, Context, Header, Image, Reply, Text
 from storage import queries
 from storage.arr_history import AccountMovement, ArrMovements, movements
@@ -122,8 +123,8 @@ async def build_team_digest(
 
     Health counts and ARR by band with their movement since the snapshot of ``since`` (default: the
     day before), accounts that changed band, a 30-day chart, the accounts falling fastest with why,
-    red accounts renewing within 90 days, ARR expansion and contraction since ``since``, and overdue
-    milestones.
+    red accounts renewing within 90 days, ARR expansion and contraction since ``since``, the
+    quarter's retention to date (GRR, NRR), and overdue milestones.
     """
     scope = _scope_clauses(owner_ids, segment)
     live = [*scope, queries.not_churned()]
@@ -137,6 +138,7 @@ async def build_team_digest(
         overdue, overdue_count = await _overdue_milestones(session, live, today)
         waiting, waiting_count = await _waiting_feedback(session, owner_ids, segment)
         arr_moves = await _arr_movements(session, scope, since or today - timedelta(days=1), today)
+        kept = await retention(session, "quarter", today, await _scope_ids(session, scope))
         accounts = await queries.accounts_by_ids(session, sorted({*faller_ids, *red_renewing}))
     health: dict[int, AccountHealth] = {}
     if day and accounts:
@@ -169,6 +171,10 @@ async def build_team_digest(
         blocks.append(Text(section(f"Red and renewing within {RED_RENEWAL_DAYS} days", lines)))
     if arr_moves:
         blocks.append(Text(_arr_section(arr_moves)))
+    if kept.starting:
+        blocks.append(
+            Text(f"**Retention, {kept.period.label}**: GRR {percent(kept.grr)} · NRR {percent(kept.nrr)}")
+        )
     if overdue_count:
         lines = [milestone_line(m, today) for m in overdue]
         blocks.append(Text(section(f"Milestones overdue ({overdue_count})", lines, total=overdue_count)))
@@ -191,10 +197,14 @@ async def _arr_movements(
 ) -> ArrMovements:
     """ARR changes recorded after ``since`` up to ``today`` on the digest's accounts. The previous
     digest counted changes up to its own day, so each change is told once."""
-    ids = None
-    if scope:
-        ids = list((await session.execute(select(Account.id).where(*scope))).scalars())
-    return await movements(session, since, today, ids)
+    return await movements(session, since, today, await _scope_ids(session, scope))
+
+
+async def _scope_ids(session: AsyncSession, scope: list[ColumnElement[bool]]) -> list[int] | None:
+    """The ids of the digest's accounts; None for every account."""
+    if not scope:
+        return None
+    return list((await session.execute(select(Account.id).where(*scope))).scalars())
 
 
 def _movement_line(move: AccountMovement) -> str:

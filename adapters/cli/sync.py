@@ -1,0 +1,146 @@
+"""``touchpoint connect``, ``touchpoint sync CONNECTOR`` and ``touchpoint sync status``: reading a CRM into
+Touchpoint by hand, and what the last runs did."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from adapters.cli.progress import progress_bar
+from adapters.cli.support import console, fail, open_database, run
+from adapters.connectors.errors import ConnectorError
+from adapters.connectors.runs import SyncOutcome
+from adapters.connectors.schema import mapping_report
+from adapters.connectors.setup import CONNECTORS, LABELS, configured, sync_once
+from bot.settings import get_settings
+from handlers.sync_status import counts_text, problem_lines, status_lines
+from storage import connectors as store
+from storage.models import SyncStatus
+
+sync_app = typer.Typer(
+    help="Read accounts from a CRM (HubSpot): `sync hubspot`, `sync status`.", no_args_is_help=True
+)
+SHOWN_PROBLEMS = 10
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+connect_app = typer.Typer(
+    help="Check a CRM's credentials and field mapping: `connect hubspot`.", no_args_is_help=True
+)
+
+
+@connect_app.command("hubspot")
+def connect_hubspot() -> None:
+    """Check the HubSpot token and the [connectors.hubspot] mapping against HubSpot's live properties,
+    and print what will map to what and what is missing. Exit status 1 when something is wrong."""
+    connect("hubspot")
+
+
+def connect(connector: str) -> None:
+
+    async def body() -> tuple[list[tuple[str, str, str]], list[str]]:
+        return await mapping_report(configured(get_settings(), connector))
+
+    try:
+        rows, problems = run(body())
+    except ConnectorError as exc:
+        raise fail(f"touchpoint: {exc}") from None
+    table = Table(title=f"{LABELS.get(connector, connector)}: what maps to what", show_edge=False)
+    table.add_column("Touchpoint")
+    table.add_column("From")
+    table.add_column("State", overflow="fold")
+    for field, source, state in rows:
+        table.add_row(field, source, state)
+    console.print(table)
+    for problem in problems:
+        console.print(f"[red]✗[/red] {problem}", markup=True, highlight=False)
+    if problems:
+        raise typer.Exit(1)
+    console.print("Ready: `touchpoint sync hubspot --full` reads everything once.", markup=False)
+
+
+@sync_app.command("status")
+def status_command() -> None:
+    """The last run of each connector: when, how long, what it read and wrote, and its problems."""
+
+    async def body() -> list[store.RunReport]:
+        async with open_database() as db:
+            return await store.last_runs(db)
+
+    reports = run(body())
+    if not reports:
+        console.print("No sync has run yet: `touchpoint sync hubspot --full`.", markup=False)
+        return
+    for report in reports:
+        for line in status_lines(report, problems=SHOWN_PROBLEMS):
+            console.print(line, markup=False, highlight=False)
+
+
+@sync_app.command("hubspot")
+def sync_hubspot(
+    full: Annotated[bool, typer.Option("--full", help="Read every record, not only those changed.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read and check everything; write nothing.")
+    ] = False,
+) -> None:
+    """Read HubSpot now: companies, owners and (with --full) renewal deals. Incremental (the companies
+    changed since the last sync) unless --full."""
+    sync_connector("hubspot", full=full, dry_run=dry_run)
+
+
+def sync_connector(connector: str, *, full: bool, dry_run: bool) -> None:
+    if connector not in CONNECTORS:
+        raise fail(f"touchpoint: unknown connector {connector!r} (expected one of {', '.join(CONNECTORS)})")
+    settings = get_settings()
+    planned: list[tuple[str, dict[str, str]]] = []
+
+    async def body() -> SyncOutcome:
+        target = configured(settings, connector)
+        async with open_database() as db:
+            with progress_bar() as steps:
+                advance = steps.task(f"Reading {LABELS[connector]} companies", None)
+                return await sync_once(
+                    db,
+                    target,
+                    full=full,
+                    dry_run=dry_run,
+                    clock=_now,
+                    default_timezone=settings.default_timezone,
+                    progress=advance,
+                    planned=planned,
+                )
+
+    try:
+        outcome = run(body())
+    except ConnectorError as exc:
+        raise fail(f"touchpoint: {exc}") from None
+    label = f"{LABELS[connector]} sync ({'full' if full else 'incremental'}{', dry run' if dry_run else ''})"
+    counts = counts_text(outcome_counts(outcome))
+    console.print(
+        f"{label}: {outcome.status.value} in {outcome.seconds:.1f} s · {counts}",
+        markup=False,
+        highlight=False,
+    )
+    for line in problem_lines(list(outcome.tally.problems)[-SHOWN_PROBLEMS:]):
+        console.print(line, markup=False, highlight=False)
+    if outcome.tally.problem_total > SHOWN_PROBLEMS:
+        console.print("  (`touchpoint sync status` keeps the last 50)", markup=False)
+    if dry_run:
+        for crm_id, values in planned[:SHOWN_PROBLEMS]:
+            shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
+            console.print(f"  would write company {crm_id}: {shown}", markup=False, highlight=False)
+        if len(planned) > SHOWN_PROBLEMS:
+            console.print(f"  …and {len(planned) - SHOWN_PROBLEMS:,} more companies", markup=False)
+        console.print("Dry run: nothing was written.", markup=False)
+    if outcome.status is not SyncStatus.OK:
+        raise fail(f"touchpoint: {outcome.error}")
+
+
+def outcome_counts(outcome: SyncOutcome) -> dict[str, int]:
+    return {**outcome.tally.counts, "problems": outcome.tally.problem_total}
