@@ -95,6 +95,7 @@ async def run(ctx: BenchContext) -> list[Figure]:
             "HUBSPOT_ACCESS_TOKEN": fake.token,
             "TOUCHPOINT_HUBSPOT_API_URL": fake.url,
             "TOUCHPOINT_CONFIG_FILE": str(config),
+            "COLUMNS": "250",  # the summary on one line
         }
         full = await run_child(["touchpoint", "sync", "hubspot", "--full"], cwd=ctx.workdir, env=env)
         full.check("touchpoint sync hubspot --full")
@@ -137,4 +138,4 @@ async def run(ctx: BenchContext) -> list[Figure]:
 
 def _summary(stdout: str) -> str:
     first = stdout.strip().splitlines()[:1]
-    return first[0].split(" · ", 1)[-1][:160] if first else ""
+    return first[0].split(" · ", 1)[-1][:300] if first else ""

@@ -2,7 +2,6 @@
 
 - ``client``: the HTTP side (paging, the search API's 10,000-result ceiling, rate limits); ``answers``
   reads HubSpot's answers into records and its refusals into :mod:`adapters.connectors.errors`.
-- ``records``: a company as an account record, checked by the accounts validators.
-- ``sync``: one sync (owners, companies, archived and merged ones, renewal deals and outcomes).
-- ``writeback``: each linked company's health, written back where it changed.
+- ``sync``: one sync (owners, companies, archived and merged ones, renewal deals, write-back), on top of
+  what every CRM shares (:mod:`adapters.connectors.crm`).
 """

@@ -71,12 +71,6 @@ class Page:
     after: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    updated: tuple[str, ...]
-    failed: tuple[tuple[str, str], ...]  # (record id, HubSpot's reason)
-
-
 def parse_time(raw: object) -> datetime | None:
     """A HubSpot time as an aware UTC datetime: ISO-8601 (``Z``, with or without milliseconds) or, as some
     datetime properties still hold, milliseconds since the epoch. None when absent or unreadable."""

@@ -20,12 +20,12 @@ from typing import Any, Self
 
 import aiohttp
 
+from adapters.connectors.crm.batch import BatchResult
 from adapters.connectors.errors import ConnectorError
 from adapters.connectors.http import HttpAnswer, JsonHttp, Sleep
 from adapters.connectors.hubspot.answers import (
     DAILY_LIMIT_MESSAGE,
     SYSTEM,
-    BatchResult,
     CrmOwner,
     CrmRecord,
     Page,

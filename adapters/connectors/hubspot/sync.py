@@ -1,57 +1,41 @@
-"""Reading HubSpot into Touchpoint: owners to people, companies to accounts, renewal deals to renewal dates.
+"""Reading HubSpot into Touchpoint: owners to people, companies to accounts, renewal deals to renewal dates
+and outcomes; health written back.
 
 One sync (:meth:`HubSpotSync.run`, under :func:`adapters.connectors.runs.run_sync`):
 
-1. **Owners** are read whole (a few hundred at most) and matched to people by email. An owner with no
-   Touchpoint person is reported once per run when a company names them, and that account keeps its
-   owner (a new one has none): nobody is given a role silently.
+1. **Owners** are read whole (a few hundred at most) and matched to people by email (an owner who is not
+   a Touchpoint person is reported; see :mod:`adapters.connectors.crm.accounts`).
 2. **Companies**: a full sync lists every company, then the archived ones; an incremental sync asks the
-   search API for those modified since the cursor. Each page is one transaction: its accounts (through
-   the accounts validators and upsert, with their ARR history), their links and the cursor, so a run
-   that dies resumes after the last page written, with no gap and no duplicate. A company finds its
-   account by its link, else by ``external_id`` (the property naming an account's external id:
-   ``hs_object_id``, HubSpot's id, unless configured), so accounts imported from CSV are matched, not
-   duplicated. A bad record is skipped and reported with its id, property and problem; the rest of
-   the page is written. A merged company's survivor lists the merged-away ids
+   search API for those modified since the cursor. Pages are written by
+   :class:`~adapters.connectors.crm.accounts.AccountWriter` (one transaction each, with the cursor). A
+   company finds its account by its link, else by ``external_id`` (``hs_object_id``, HubSpot's id,
+   unless configured). A merged company's survivor lists the merged-away ids
    (``hs_merged_object_ids``): their links are marked merged into it; archived companies' links are
    marked archived. Their accounts and history stay.
-3. **Renewal deals** (a full sync): every open deal of the renewal type and pipeline sets its
-   companies' renewal date to its close date, the earliest when there are several (unless
-   ``renewal_date`` is mapped to a company property); every closed one is stored as a renewal outcome
-   (won: renewed, or downgraded when its amount is below the ARR before; lost: churned), which
-   retention reads. The search API does not return a deal's companies, so deals are left to the
-   nightly full sync rather than an incremental one.
-
-4. **Write-back** (``write_back = true``): each linked company's latest health, to the properties of
-   :mod:`adapters.connectors.hubspot.writeback`, only where it changed.
+3. **Renewal deals** (a full sync): deals of the renewal type and pipeline
+   (:mod:`adapters.connectors.crm.renewals`). The search API does not return a deal's companies, so
+   deals are left to the nightly full sync rather than an incremental one.
+4. **Write-back** (``write_back = true``): each linked company's latest health, to the properties
+   ``{write_back_prefix}_{score,band,trend,drivers,date}``, only where it changed.
 
 A dry run reads everything and works out every write in a transaction it rolls back; it sends nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
-from decimal import Decimal
-
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from adapters.connectors.config import HubSpotConfig
+from adapters.connectors.crm.accounts import CrmAccount, Vocabulary
+from adapters.connectors.crm.base import CrmSync
+from adapters.connectors.crm.renewals import Renewal, save_renewals
+from adapters.connectors.crm.writeback import Fields, HealthValues, Written, write_back
 from adapters.connectors.hubspot.client import CrmRecord, HubSpotClient
-from adapters.connectors.hubspot.records import CrmAccountsKind, company_row, crm_date, property_of
-from adapters.connectors.hubspot.writeback import write_back
 from adapters.connectors.runs import Lease, SyncTally
 from storage import connectors as store
-from storage.arr_history import ArrSource, arr_on
 from storage.db import Database
-from storage.importer import ImportOptions
-from storage.importer.base import Record
-from storage.importer.fields import FieldError, money
-from storage.importer.lookups import person_ids
-from storage.models import Account, LinkState, RenewalResult
-from storage.renewals import save_outcomes
+from storage.models import LinkState
 
 NAME = "hubspot"
 COMPANIES = "companies"
@@ -69,8 +53,8 @@ DEAL_PROPERTIES = (
 CURSOR_MARGIN = timedelta(minutes=5)
 
 
-class HubSpotSync:
-    """One connector instance: ``clock`` is the moment source, ``progress`` is told of each page read."""
+class HubSpotSync(CrmSync):
+    """One connector instance over an open client."""
 
     def __init__(
         self,
@@ -82,27 +66,28 @@ class HubSpotSync:
         default_timezone: str = "UTC",
         progress: Callable[[int], object] | None = None,
     ) -> None:
-        self.db, self.client, self.config = db, client, config
-        self._clock = clock
-        self._timezone = default_timezone
-        self._progress = progress
-        self._owners: dict[str, str | None] = {}
-        self._people: dict[str, int] = {}
-        self._reported_owners: set[str] = set()
-        self.planned: list[tuple[str, dict[str, str]]] = []  # what a dry run would write back
-
-    def now(self) -> datetime:
-        return self._clock()
+        words = Vocabulary(
+            system="HubSpot",
+            record="company",
+            name_field="name",
+            owner_field="hubspot_owner_id",
+            external_id=config.external_id,
+            mapping=config.properties,
+        )
+        super().__init__(db, NAME, words, clock=clock, default_timezone=default_timezone, progress=progress)
+        self.client, self.config = client, config
 
     async def run(self, tally: SyncTally, lease: Lease, *, full: bool, dry_run: bool) -> None:
         started = self.now()
-        await self._load_owners()
+        async for owners in self.client.owners():
+            self.writer.owners.update({owner.id: owner.email for owner in owners})
+        await self.writer.load_people()
         properties = self.config.company_properties()
         if full:
             after: str | None = None
             while True:
                 page = await self.client.list_page(COMPANIES, properties, after)
-                await self._write_companies(page.records, tally, dry_run=dry_run)
+                await self._write(page.records, tally, dry_run=dry_run)
                 await lease.renew()
                 after = page.after
                 if after is None:
@@ -120,175 +105,49 @@ class HubSpotSync:
             since = datetime.fromisoformat(position) if position else None
             async for page in self.client.modified_since(COMPANIES, properties, since):
                 cursor = max((r.updated_at for r in page.records), default=None)
-                await self._write_companies(page.records, tally, dry_run=dry_run, cursor=cursor)
+                await self._write(page.records, tally, dry_run=dry_run, cursor=cursor)
                 await lease.renew()
         if self.config.write_back:
             await write_back(
                 self.db,
-                self.client,
-                self.config,
+                NAME,
                 tally,
-                connector=NAME,
+                label="company",
+                render=self._render,
+                send=self._send,
                 today=self.now().date(),
                 dry_run=dry_run,
                 planned=self.planned,
             )
 
-    # ------------------------------------------------------------------------------------- owners
-
-    async def _load_owners(self) -> None:
-        async for owners in self.client.owners():
-            for owner in owners:
-                self._owners[owner.id] = owner.email.lower() if owner.email else None
-        async with self.db.sessions() as session:
-            self._people = await person_ids(session)
-
-    def _owner_email(self, record: CrmRecord, tally: SyncTally) -> str | None:
-        owner = record.properties.get("hubspot_owner_id")
-        if not owner:
-            return None
-        email = self._owners.get(owner)
-        if email is not None and email in self._people:
-            return email
-        if owner not in self._reported_owners:
-            self._reported_owners.add(owner)
-            who = f"owner {owner} ({email})" if email else f"owner {owner} (no email in HubSpot)"
-            tally.problem(
-                f"company {record.id}",
-                "hubspot_owner_id",
-                f"{who} is not a Touchpoint person: import them with touchpoint import people; "
-                "their accounts keep their current owner meanwhile",
-            )
-        return None
-
-    # ---------------------------------------------------------------------------------- companies
-
-    @asynccontextmanager
-    async def _page(self, *, dry_run: bool) -> AsyncIterator[AsyncSession]:
-        """One page's transaction: committed, or rolled back whatever happens in a dry run."""
-        async with self.db.sessions() as session:
-            transaction = await session.begin()
-            try:
-                yield session
-            except BaseException:
-                await transaction.rollback()
-                raise
-            if dry_run:
-                await transaction.rollback()
-            else:
-                await transaction.commit()
-
-    async def _write_companies(
-        self,
-        records: Iterable[CrmRecord],
-        tally: SyncTally,
-        *,
-        dry_run: bool,
-        cursor: datetime | None = None,
+    async def _write(
+        self, records: Sequence[CrmRecord], tally: SyncTally, *, dry_run: bool, cursor: datetime | None = None
     ) -> None:
-        records = [r for r in records if not r.archived]
-        tally.add("read", len(records))
-        now = self.now()
-        async with self._page(dry_run=dry_run) as session:
-            kind = await CrmAccountsKind.load(
-                session, ImportOptions(default_timezone=self._timezone, now=now)
+        accounts = [
+            CrmAccount(
+                crm_id=r.id,
+                label=f"company {r.id}",
+                values=r.properties,
+                owner=r.properties.get("hubspot_owner_id"),
+                merged_ids=tuple(
+                    old.strip() for old in (r.properties.get("hs_merged_object_ids") or "").split(";")
+                ),
             )
-            rows, crm_ids = await self._rows(session, kind, records, tally)
-            if rows:
-                written = await kind.write_recording_arr(session, rows, source=ArrSource.CRM, day=now.date())
-                tally.add("created", written.inserted)
-                tally.add("updated", written.changed)
-                tally.add("unchanged", len(rows) - written.inserted - written.changed)
-                ids = await store.accounts_by_external_id(session, [r["external_id"] for r in rows])
-                links = {crm_id: ids[row["external_id"]] for crm_id, row in zip(crm_ids, rows, strict=True)}
-                await store.save_links(session, NAME, links, now=now)
-            merged = {
-                old.strip(): record.id
-                for record in records
-                for old in (record.properties.get("hs_merged_object_ids") or "").split(";")
-                if old.strip() and old.strip() != record.id
-            }
-            if merged:
-                tally.add(
-                    "merged",
-                    await store.mark_links(
-                        session, NAME, merged, LinkState.MERGED, now=now, merged_into=merged
-                    ),
-                )
-            if cursor is not None:
-                await store.save_cursor(session, NAME, COMPANIES, cursor.isoformat(), now=now)
-        if self._progress is not None:
-            self._progress(len(records))
-
-    async def _rows(
-        self, session: AsyncSession, kind: CrmAccountsKind, records: list[CrmRecord], tally: SyncTally
-    ) -> tuple[list[Record], list[str]]:
-        """The valid account records of ``records`` and the company id of each; problems reported."""
-        links = await store.linked_accounts(session, NAME, [r.id for r in records])
-        linked_external = await _external_ids(session, links.values())
-        wanted = {
-            r.id: (r.properties.get(self.config.external_id) or r.id) for r in records if r.id not in links
-        }
-        existing = await store.accounts_by_external_id(session, wanted.values())
-        taken = await store.accounts_linked_elsewhere(session, NAME, existing.values())
-        rows: list[Record] = []
-        crm_ids: list[str] = []
-        seen: dict[str, str] = {}
-        for record in records:
-            label = f"company {record.id}"
-            if record.id in links:
-                external_id = linked_external[links[record.id]]
-            else:
-                external_id = wanted[record.id]
-                account_id = existing.get(external_id)
-                other = taken.get(account_id) if account_id is not None else None
-                if other is not None and other != record.id:
-                    tally.add("skipped")
-                    tally.problem(
-                        label,
-                        self.config.external_id,
-                        f"account {external_id} is already linked to HubSpot company {other}",
-                    )
-                    continue
-            if external_id in seen:
-                tally.add("skipped")
-                tally.problem(
-                    label,
-                    self.config.external_id,
-                    f"same account {external_id} as company {seen[external_id]}",
-                )
-                continue
-            row = company_row(
-                record.properties,
-                self.config,
-                external_id=external_id,
-                owner_email=self._owner_email(record, tally),
-            )
-            result = kind.validate(row)
-            if isinstance(result, list):
-                tally.add("skipped")
-                for field_name, problem in result:
-                    tally.problem(label, property_of(field_name, self.config), problem)
-                continue
-            seen[external_id] = record.id
-            rows.append(result)
-            crm_ids.append(record.id)
-        return rows, crm_ids
+            for r in records
+            if not r.archived
+        ]
+        position = (COMPANIES, cursor.isoformat()) if cursor is not None else None
+        await self.writer.write(accounts, tally, dry_run=dry_run, cursor=position)
+        self.read(len(accounts))
 
     async def _archived(self, tally: SyncTally, *, dry_run: bool) -> None:
         after: str | None = None
         while True:
             page = await self.client.list_page(COMPANIES, ["name"], after, archived=True)
-            ids = [r.id for r in page.records]
-            async with self._page(dry_run=dry_run) as session:
-                tally.add(
-                    "archived", await store.mark_links(session, NAME, ids, LinkState.ARCHIVED, now=self.now())
-                )
+            await self.writer.mark([r.id for r in page.records], LinkState.ARCHIVED, tally, dry_run=dry_run)
             after = page.after
             if after is None:
                 return
-
-    # ------------------------------------------------------------------------------- renewal deals
 
     def _is_renewal(self, deal: CrmRecord) -> bool:
         props = deal.properties
@@ -298,107 +157,37 @@ class HubSpotSync:
         return pipeline is None or props.get("pipeline") == pipeline
 
     async def _renewal_deals(self, tally: SyncTally, *, dry_run: bool) -> None:
-        """Renewal deals: each linked company's earliest open one sets its renewal date (unless a company
-        property is mapped to it), and each closed one is stored as a renewal outcome."""
-        earliest: dict[str, date] = {}
-        closed: list[tuple[CrmRecord, date, str]] = []
+        renewals: list[Renewal] = []
         after: str | None = None
         while True:
             page = await self.client.list_page("deals", DEAL_PROPERTIES, after, associations=[COMPANIES])
             for deal in page.records:
-                closes = deal.properties.get("closedate")
-                if not closes or not self._is_renewal(deal):
+                if not self._is_renewal(deal):
                     continue
-                try:
-                    day = date.fromisoformat(crm_date(closes))
-                except ValueError:
-                    tally.problem(f"deal {deal.id}", "closedate", f"not a date: {closes[:40]!r}")
-                    continue
-                companies = deal.associations.get(COMPANIES, ())
-                if (deal.properties.get("hs_is_closed") or "").lower() == "true":
-                    closed += [(deal, day, company) for company in companies[:1]]
-                    continue
-                for company in companies:
-                    if company not in earliest or day < earliest[company]:
-                        earliest[company] = day
+                props = deal.properties
+                renewals.append(
+                    Renewal(
+                        crm_id=deal.id,
+                        label=f"deal {deal.id}",
+                        accounts=deal.associations.get(COMPANIES, ()),
+                        closes=props.get("closedate"),
+                        closed=(props.get("hs_is_closed") or "").lower() == "true",
+                        won=(props.get("hs_is_closed_won") or "").lower() == "true",
+                        amount=props.get("amount"),
+                    )
+                )
             after = page.after
             if after is None:
                 break
-        async with self._page(dry_run=dry_run) as session:
-            if self.config.properties.get("renewal_date") is None:
-                await self._save_renewal_dates(session, earliest, tally)
-            await self._save_outcomes(session, closed, tally)
+        async with self.writer.page(dry_run=dry_run) as session:
+            set_dates = self.config.properties.get("renewal_date") is None
+            await save_renewals(session, NAME, renewals, tally, set_dates=set_dates, now=self.now())
 
-    async def _save_renewal_dates(
-        self, session: AsyncSession, earliest: dict[str, date], tally: SyncTally
-    ) -> None:
-        links = await store.linked_accounts(session, NAME, earliest)
-        changed = 0
-        for company, account_id in sorted(links.items()):
-            result = await session.execute(
-                update(Account)
-                .where(Account.id == account_id, Account.renewal_date.is_distinct_from(earliest[company]))
-                .values(renewal_date=earliest[company])
-            )
-            changed += int(getattr(result, "rowcount", 0) or 0)
-        tally.add("renewal_dates", changed)
+    def _render(self, values: HealthValues) -> Fields:
+        """HubSpot takes every property value as a string; an empty one clears the property."""
+        names = self.config.write_back_properties()
+        return {names[key]: "" if value is None else str(value) for key, value in values.items()}
 
-    async def _save_outcomes(
-        self, session: AsyncSession, closed: list[tuple[CrmRecord, date, str]], tally: SyncTally
-    ) -> None:
-        """A won renewal renewed (its amount at or above the ARR before) or downgraded; a lost one churned.
-        The ARR before is the account's ARR the day before the deal closed (its current ARR when the
-        history does not reach back)."""
-        links = await store.linked_accounts(session, NAME, {company for _deal, _day, company in closed})
-        rows = []
-        for deal, day, company in closed:
-            account_id = links.get(company)
-            if account_id is None:
-                continue
-            before = (await arr_on(session, [account_id], day - timedelta(days=1))).get(account_id)
-            if before is None:
-                before = (await session.execute(select(Account.arr).where(Account.id == account_id))).scalar()
-            won = (deal.properties.get("hs_is_closed_won") or "").lower() == "true"
-            after = self._deal_amount(deal, tally) if won else Decimal(0)
-            if after is None:
-                after = before or Decimal(0)
-            result = (
-                RenewalResult.CHURNED
-                if not won
-                else RenewalResult.DOWNGRADED
-                if before is not None and after < before
-                else RenewalResult.RENEWED
-            )
-            rows.append(
-                {
-                    "source": NAME,
-                    "source_id": deal.id,
-                    "account_id": account_id,
-                    "closed_on": day,
-                    "result": result.value,
-                    "arr_before": before,
-                    "arr_after": after,
-                    "recorded_at": self.now(),
-                }
-            )
-        await save_outcomes(session, rows)
-        tally.add("renewals_closed", len(rows))
-
-    def _deal_amount(self, deal: CrmRecord, tally: SyncTally) -> Decimal | None:
-        raw = deal.properties.get("amount")
-        if not raw:
-            return None
-        try:
-            amount = money(raw)
-        except FieldError as exc:
-            tally.problem(f"deal {deal.id}", "amount", str(exc))
-            return None
-        return amount
-
-
-async def _external_ids(session: AsyncSession, account_ids: Iterable[int]) -> dict[int, str]:
-    ids = list(account_ids)
-    if not ids:
-        return {}
-    stmt = select(Account.id, Account.external_id).where(Account.id.in_(ids))
-    return {account_id: external_id for account_id, external_id in (await session.execute(stmt)).all()}
+    async def _send(self, updates: Sequence[tuple[str, Fields]]) -> Written:
+        strings = [(crm_id, {name: str(value) for name, value in f.items()}) for crm_id, f in updates]
+        return await self.client.batch_update(COMPANIES, strings)

@@ -1,10 +1,10 @@
-"""HubSpot companies as account records: the mapping of ``[connectors.hubspot]`` applied to one record,
-checked by the same validators as a CSV row or an ingest API record.
+"""A CRM record as an account record: the field mapping of ``[connectors.*]`` applied to one record, checked
+by the same validators as a CSV row or an ingest API record.
 
-HubSpot hands every property back as a string (or null): a date property as ``2027-01-14`` or as a
-midnight timestamp (``2027-01-14T00:00:00Z``, ``2027-01-14T00:00:00.000Z``), a number as ``438000``
-or ``438000.50``. Those are reduced to the forms the validators read; anything else is left for
-them to refuse, so a bad value is a problem named by record, property and what is wrong.
+CRMs hand values back as strings or JSON numbers (or null): a date as ``2027-01-14`` or as a midnight
+timestamp (``2027-01-14T00:00:00Z``, ``2027-01-14T00:00:00.000Z``, ``2027-01-14T00:00:00.000+0000``), a
+number as ``438000`` or ``438000.50``. Those are reduced to the forms the validators read; anything else
+is left for them to refuse, so a bad value is a problem named by record, field and what is wrong.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from typing import Any, Self
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from adapters.connectors.config import HubSpotConfig
 from storage.importer import ImportOptions
 from storage.importer.base import Record
 from storage.importer.kinds.accounts import AccountsKind
@@ -42,38 +41,31 @@ class CrmAccountsKind(AccountsKind):
 
 
 def crm_date(value: str) -> str:
-    """``2027-01-14`` from a HubSpot date or a midnight timestamp; anything else unchanged."""
+    """``2027-01-14`` from a CRM date or a midnight timestamp; anything else unchanged."""
     match = _MIDNIGHT.match(value.strip())
     return match.group(1) if match else value
 
 
-def company_row(
-    properties: Mapping[str, str | None],
-    config: HubSpotConfig,
+def account_row(
+    values: Mapping[str, Any],
+    mapping: Mapping[str, str | None],
     *,
+    name_field: str,
     external_id: str,
     owner_email: str | None,
 ) -> Record:
-    """The account fields of one company (not yet validated). An unset mapped property (null) is an
+    """The account fields of one CRM record (not yet validated). An unset mapped field (null) is an
     empty value: the CRM is the truth for the fields it is mapped to."""
-    row: dict[str, Any] = {"external_id": external_id, "name": properties.get("name") or ""}
+    name = values.get(name_field)
+    row: dict[str, Any] = {"external_id": external_id, "name": "" if name is None else str(name)}
     if owner_email is not None:
         row["owner_email"] = owner_email
-    for field_name, prop in config.properties.items():
-        if not prop:
+    for field_name, source in mapping.items():
+        if not source:
             continue
-        value = properties.get(prop)
+        value = values.get(source)
         text = "" if value is None else str(value)
         if field_name in DATE_FIELDS and text:
             text = crm_date(text)
         row[field_name] = text
     return row
-
-
-def property_of(field_name: str, config: HubSpotConfig) -> str:
-    """The HubSpot property a problem with ``field_name`` is about (what a person fixes in HubSpot)."""
-    if field_name == "external_id":
-        return config.external_id
-    if field_name == "owner_email":
-        return "hubspot_owner_id"
-    return config.properties.get(field_name) or field_name
