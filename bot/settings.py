@@ -286,6 +286,22 @@ class Settings(BaseSettings):
     hubspot_api_url: str = Field(
         default="https://api.hubapi.com", description="HubSpot API base URL (tests point it at a fake)."
     )
+    salesforce_client_id: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SALESFORCE_CLIENT_ID", "TOUCHPOINT_SALESFORCE_CLIENT_ID"),
+        description="Consumer key of a Salesforce connected app with the client credentials flow enabled.",
+    )
+    salesforce_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SALESFORCE_CLIENT_SECRET", "TOUCHPOINT_SALESFORCE_CLIENT_SECRET"),
+        description="Consumer secret of that connected app.",
+    )
+    salesforce_login_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("SALESFORCE_LOGIN_URL", "TOUCHPOINT_SALESFORCE_LOGIN_URL"),
+        description="The org's My Domain URL (https://yourcompany.my.salesforce.com; a sandbox's works the "
+        "same); tests point it at a fake.",
+    )
 
     # The feedback loop between CS and CX.
     feedback_cs_channel: str | None = Field(

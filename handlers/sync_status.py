@@ -13,7 +13,7 @@ from bot.format import plural
 from bot.types import Context, Header, Reply, Request, Response, Text
 from storage.connectors import RunReport, last_runs
 
-LABELS = {"hubspot": "HubSpot"}
+LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
 COUNTS = (
     "read",
     "created",
@@ -79,7 +79,12 @@ def status_lines(report: RunReport, *, problems: int = SHOWN_PROBLEMS) -> list[s
 
 
 def counts_text(counts: Mapping[str, int]) -> str:
-    parts = [f"{counts.get(name, 0):,} {name.replace('_', ' ')}" for name in COUNTS if name in counts]
+    """The counts of a run: how many were read, then only the others that are not 0."""
+    parts = [
+        f"{counts.get(name, 0):,} {name.replace('_', ' ')}"
+        for name in COUNTS
+        if name == "read" or counts.get(name)
+    ]
     return " · ".join([*parts, plural(counts.get("problems", 0), "problem")])
 
 

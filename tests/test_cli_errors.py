@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:
-    names = ("TOUCHPOINT_", "SLACK_", "MICROSOFT")
+    names = ("TOUCHPOINT_", "SLACK_", "MICROSOFT", "HUBSPOT_", "SALESFORCE_")
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith(names)}
     env.update(
         TOUCHPOINT_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'touchpoint.db'}",

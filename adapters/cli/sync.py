@@ -4,7 +4,7 @@ Touchpoint by hand, and what the last runs did."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,14 +14,14 @@ from adapters.cli.support import console, fail, open_database, run
 from adapters.connectors.errors import ConnectorError
 from adapters.connectors.runs import SyncOutcome
 from adapters.connectors.schema import mapping_report
-from adapters.connectors.setup import CONNECTORS, LABELS, configured, sync_once
+from adapters.connectors.setup import CONNECTORS, configured, sync_once
 from bot.settings import get_settings
-from handlers.sync_status import counts_text, problem_lines, status_lines
+from handlers.sync_status import LABELS, counts_text, problem_lines, status_lines
 from storage import connectors as store
 from storage.models import SyncStatus
 
 sync_app = typer.Typer(
-    help="Read accounts from a CRM (HubSpot): `sync hubspot`, `sync status`.", no_args_is_help=True
+    help="Read accounts from a CRM: `sync hubspot`, `sync salesforce`, `sync status`.", no_args_is_help=True
 )
 SHOWN_PROBLEMS = 10
 
@@ -42,6 +42,14 @@ def connect_hubspot() -> None:
     connect("hubspot")
 
 
+@connect_app.command("salesforce")
+def connect_salesforce() -> None:
+    """Check the Salesforce connected app (a token by the client credentials flow) and the
+    [connectors.salesforce] mapping against Salesforce's describe of Account, User and Opportunity, and
+    print what will map to what and what is missing. Exit status 1 when something is wrong."""
+    connect("salesforce")
+
+
 def connect(connector: str) -> None:
 
     async def body() -> tuple[list[tuple[str, str, str]], list[str]]:
@@ -59,10 +67,10 @@ def connect(connector: str) -> None:
         table.add_row(field, source, state)
     console.print(table)
     for problem in problems:
-        console.print(f"[red]✗[/red] {problem}", markup=True, highlight=False)
+        console.print(f"✗ {problem}", style="red", markup=False, highlight=False)
     if problems:
         raise typer.Exit(1)
-    console.print("Ready: `touchpoint sync hubspot --full` reads everything once.", markup=False)
+    console.print(f"Ready: `touchpoint sync {connector} --full` reads everything once.", markup=False)
 
 
 @sync_app.command("status")
@@ -82,23 +90,29 @@ def status_command() -> None:
             console.print(line, markup=False, highlight=False)
 
 
+Full = Annotated[bool, typer.Option("--full", help="Read every record, not only those changed.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Read and check everything; write nothing.")]
+
+
 @sync_app.command("hubspot")
-def sync_hubspot(
-    full: Annotated[bool, typer.Option("--full", help="Read every record, not only those changed.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Read and check everything; write nothing.")
-    ] = False,
-) -> None:
+def sync_hubspot(full: Full = False, dry_run: DryRun = False) -> None:
     """Read HubSpot now: companies, owners and (with --full) renewal deals. Incremental (the companies
     changed since the last sync) unless --full."""
     sync_connector("hubspot", full=full, dry_run=dry_run)
+
+
+@sync_app.command("salesforce")
+def sync_salesforce(full: Full = False, dry_run: DryRun = False) -> None:
+    """Read Salesforce now: Accounts, users and (with --full) renewal Opportunities. Incremental (the
+    Accounts changed since the last sync, deleted and merged ones included) unless --full."""
+    sync_connector("salesforce", full=full, dry_run=dry_run)
 
 
 def sync_connector(connector: str, *, full: bool, dry_run: bool) -> None:
     if connector not in CONNECTORS:
         raise fail(f"touchpoint: unknown connector {connector!r} (expected one of {', '.join(CONNECTORS)})")
     settings = get_settings()
-    planned: list[tuple[str, dict[str, str]]] = []
+    planned: list[tuple[str, dict[str, Any]]] = []
 
     async def body() -> SyncOutcome:
         target = configured(settings, connector)
@@ -134,9 +148,9 @@ def sync_connector(connector: str, *, full: bool, dry_run: bool) -> None:
     if dry_run:
         for crm_id, values in planned[:SHOWN_PROBLEMS]:
             shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
-            console.print(f"  would write company {crm_id}: {shown}", markup=False, highlight=False)
+            console.print(f"  would write {crm_id}: {shown}", markup=False, highlight=False)
         if len(planned) > SHOWN_PROBLEMS:
-            console.print(f"  …and {len(planned) - SHOWN_PROBLEMS:,} more companies", markup=False)
+            console.print(f"  …and {len(planned) - SHOWN_PROBLEMS:,} more", markup=False)
         console.print("Dry run: nothing was written.", markup=False)
     if outcome.status is not SyncStatus.OK:
         raise fail(f"touchpoint: {outcome.error}")
