@@ -23,7 +23,7 @@ A dry run reads everything and works out every write in a transaction it rolls b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from adapters.connectors.config import HubSpotConfig
@@ -34,7 +34,6 @@ from adapters.connectors.crm.writeback import Fields, HealthValues, Written, wri
 from adapters.connectors.hubspot.client import CrmRecord, HubSpotClient
 from adapters.connectors.runs import Lease, SyncTally
 from storage import connectors as store
-from storage.db import Database
 from storage.models import LinkState
 
 NAME = "hubspot"
@@ -53,20 +52,13 @@ DEAL_PROPERTIES = (
 CURSOR_MARGIN = timedelta(minutes=5)
 
 
-class HubSpotSync(CrmSync):
+class HubSpotSync(CrmSync[HubSpotClient, HubSpotConfig]):
     """One connector instance over an open client."""
 
-    def __init__(
-        self,
-        db: Database,
-        client: HubSpotClient,
-        config: HubSpotConfig,
-        *,
-        clock: Callable[[], datetime],
-        default_timezone: str = "UTC",
-        progress: Callable[[int], object] | None = None,
-    ) -> None:
-        words = Vocabulary(
+    connector = NAME
+
+    def vocabulary(self, config: HubSpotConfig) -> Vocabulary:
+        return Vocabulary(
             system="HubSpot",
             record="company",
             name_field="name",
@@ -74,8 +66,6 @@ class HubSpotSync(CrmSync):
             external_id=config.external_id,
             mapping=config.properties,
         )
-        super().__init__(db, NAME, words, clock=clock, default_timezone=default_timezone, progress=progress)
-        self.client, self.config = client, config
 
     async def run(self, tally: SyncTally, lease: Lease, *, full: bool, dry_run: bool) -> None:
         started = self.now()

@@ -21,7 +21,7 @@ A dry run reads everything and works out every write in a transaction it rolls b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,27 +34,19 @@ from adapters.connectors.runs import Lease, SyncTally
 from adapters.connectors.salesforce.answers import parse_time, soql_time
 from adapters.connectors.salesforce.client import SalesforceClient
 from storage import connectors as store
-from storage.db import Database
 
 NAME = "salesforce"
 ACCOUNTS = "accounts"
 OPPORTUNITY_FIELDS = ("Id", "AccountId", "Type", "IsClosed", "IsWon", "CloseDate", "Amount")
 
 
-class SalesforceSync(CrmSync):
+class SalesforceSync(CrmSync[SalesforceClient, SalesforceConfig]):
     """One connector instance over an open client."""
 
-    def __init__(
-        self,
-        db: Database,
-        client: SalesforceClient,
-        config: SalesforceConfig,
-        *,
-        clock: Callable[[], datetime],
-        default_timezone: str = "UTC",
-        progress: Callable[[int], object] | None = None,
-    ) -> None:
-        words = Vocabulary(
+    connector = NAME
+
+    def vocabulary(self, config: SalesforceConfig) -> Vocabulary:
+        return Vocabulary(
             system="Salesforce",
             record="Account",
             name_field="Name",
@@ -62,8 +54,6 @@ class SalesforceSync(CrmSync):
             external_id=config.external_id,
             mapping=config.fields,
         )
-        super().__init__(db, NAME, words, clock=clock, default_timezone=default_timezone, progress=progress)
-        self.client, self.config = client, config
 
     async def run(self, tally: SyncTally, lease: Lease, *, full: bool, dry_run: bool) -> None:
         async for users in self.client.query("SELECT Id, Email FROM User"):
