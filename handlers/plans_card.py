@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from bot import actions
+from bot.core.cache import AccountCache, Built
 from bot.core.context import BotContext
 from bot.errors import NotFound
 from bot.format import plural
@@ -18,6 +19,7 @@ from bot.types import Actions, Block, Button, Context, Header, Reply, Request, T
 from storage import queries
 from storage.models import OutcomeStatus
 
+CACHE = "plan_card"
 MAX_SHOWN = 15  # outcomes on one card; a plan is "a few", this only keeps a runaway list inside limits
 
 
@@ -25,13 +27,21 @@ async def plan_card(
     ctx: BotContext, request: Request, account_id: int, *, notice: str | None = None, replace: bool = False
 ) -> Reply:
     today = ctx.today(request.actor)
+    cache: AccountCache[tuple[str, list[OutcomeState]]] = ctx.cache(CACHE)
+    name, states = await cache.get(account_id, today, lambda: _read_plan(ctx, account_id, today))
+    reply = plan_reply(account_id, name, states, today, notice=notice)
+    return Reply(summary=reply.summary, blocks=reply.blocks, shared=request.share, replace=replace)
+
+
+async def _read_plan(ctx: BotContext, account_id: int, today: date) -> Built[tuple[str, list[OutcomeState]]]:
+    """The account's name and its outcomes on ``today``: all rows of the account, which the change
+    marks cover, so the plan is kept per process like the account card and read again after a change."""
     async with ctx.db.sessions() as session:
         account = await queries.account_by_id(session, account_id)
         if account is None:
             raise NotFound("That account no longer exists.")
         states = await account_plan(session, account_id, today)
-    reply = plan_reply(account.id, account.name, states, today, notice=notice)
-    return Reply(summary=reply.summary, blocks=reply.blocks, shared=request.share, replace=replace)
+    return Built((account.name, states))
 
 
 def plan_reply(

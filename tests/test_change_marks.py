@@ -160,6 +160,23 @@ async def test_the_card_is_built_once_and_again_after_any_change(db: Database, t
     assert cache.misses == 2
 
 
+async def test_the_plan_is_read_once_and_again_after_a_change(db: Database, team: Team) -> None:
+    bot, maya = make_bot(db), await actor_for(db, MAYA)
+    await _stamp(db, changes.account_topics(team.acme_rockets))  # the seeding counts as seen
+    first = text_of(await ask(bot, maya, "plan acme rockets"))
+    again = text_of(await ask(bot, maya, "plan acme rockets"))
+    cache = bot.context.cache("plan_card")
+    assert again == first and (cache.misses, cache.hits) == (1, 1)
+
+    other = Database(db.url)  # another process renames the account by plain SQL
+    try:
+        await _sql(other, "UPDATE account SET name = 'Acme Rockets Group' WHERE id = :a", a=team.acme_rockets)
+    finally:
+        await other.dispose()
+    changed = text_of(await ask(bot, maya, "plan acme rockets"))
+    assert "Success plan: Acme Rockets Group" in changed and cache.misses == 2
+
+
 async def test_a_card_is_kept_per_day_and_one_resting_on_unsaved_health_is_not_kept(db: Database) -> None:
     cache: AccountCache[str] = AccountCache(db)
     built: list[str] = []
