@@ -81,11 +81,16 @@ class AccountWriter:
         self._timezone = default_timezone
         self.owners: dict[str, str | None] = {}
         self._people: dict[str, int] = {}
+        self._kind: CrmAccountsKind | None = None
         self._reported: set[str] = set()
 
-    async def load_people(self) -> None:
+    async def prepare(self) -> None:
+        """Read, once per run, the people owners are matched to and the validators' look-ups (every
+        page of the run uses them)."""
         async with self.db.sessions() as session:
             self._people = await person_ids(session)
+            options = ImportOptions(default_timezone=self._timezone, now=self._clock())
+            self._kind = await CrmAccountsKind.load(session, options)
 
     @asynccontextmanager
     async def page(self, *, dry_run: bool) -> AsyncIterator[AsyncSession]:
@@ -118,9 +123,11 @@ class AccountWriter:
         page = list(records)
         tally.add("read", len(page))
         now = self._clock()
+        if self._kind is None:
+            await self.prepare()
+        kind = self._kind
+        assert kind is not None
         async with self.page(dry_run=dry_run) as session:
-            options = ImportOptions(default_timezone=self._timezone, now=now)
-            kind = await CrmAccountsKind.load(session, options)
             rows, crm_ids = await self._rows(session, kind, page, tally)
             if rows:
                 written = await kind.write_recording_arr(session, rows, source=ArrSource.CRM, day=now.date())

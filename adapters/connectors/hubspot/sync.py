@@ -71,7 +71,7 @@ class HubSpotSync(CrmSync[HubSpotClient, HubSpotConfig]):
         started = self.now()
         async for owners in self.client.owners():
             self.writer.owners.update({owner.id: owner.email for owner in owners})
-        await self.writer.load_people()
+        await self.writer.prepare()
         properties = self.config.company_properties()
         if full:
             after: str | None = None

@@ -58,7 +58,7 @@ class SalesforceSync(CrmSync[SalesforceClient, SalesforceConfig]):
     async def run(self, tally: SyncTally, lease: Lease, *, full: bool, dry_run: bool) -> None:
         async for users in self.client.query("SELECT Id, Email FROM User"):
             self.writer.owners.update({str(u["Id"]): u.get("Email") for u in users})
-        await self.writer.load_people()
+        await self.writer.prepare()
         since = None
         if not full:
             async with self.db.sessions() as session:
