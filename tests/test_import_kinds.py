@@ -7,12 +7,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import DeclarativeBase
 
 from bot.core.import_rules import import_options
 from storage.db import Database
-from storage.importer import ImportOptions, ImportResult, import_file
+from storage.importer import ImportOptions, ImportResult, ImportValidationError, import_file
 from storage.importer.kinds.surveys import natural_key
 from storage.models import Account, ArrChange, AuditEvent, Milestone, Person, SurveyResponse, UsageMetric
 
@@ -285,3 +286,27 @@ async def test_large_file_is_written_in_batches(db: Database, tmp_path: Path, mo
     assert await _count(db, UsageMetric) == 90
     again = await import_file(db, "usage", path, options=import_options())
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 90)
+
+
+async def test_accounts_take_a_web_domain_in_any_usual_spelling(db: Database, tmp_path: Path) -> None:
+    """A help desk's organizations can be matched to accounts by domain, so the column is forgiving
+    about how a domain is written and clear about what is not one."""
+    await _seed(db, "people")
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "external_id,name,owner_email,domain\n"
+        "acc-1,Acme,ana.lima@example.test,https://www.Acme.com/pricing\n"
+        "acc-2,Globex,ana.lima@example.test,jo@globex.io\n"
+        "acc-3,Initech,ana.lima@example.test,\n"
+    )
+    await import_file(db, "accounts", path, options=import_options())
+    async with db.sessions() as s:
+        domains = dict((await s.execute(select(Account.external_id, Account.domain))).all())
+    assert domains == {"acc-1": "acme.com", "acc-2": "globex.io", "acc-3": None}
+
+    path.write_text("external_id,name,owner_email,domain\nacc-4,Hooli,ana.lima@example.test,not a domain\n")
+    with pytest.raises(ImportValidationError) as refused:
+        await import_file(db, "accounts", path, options=import_options())
+    message = "accounts.csv:2: domain: not a web domain: 'not a domain' (like acme.com)"
+    assert str(refused.value).endswith(message)
+    assert await _count(db, Account) == 3

@@ -48,6 +48,7 @@ class AccountRecord(_Record):
     external_id: Text128
     name: Text200
     owner_email: Email
+    domain: StrictStr | None = Field(None, description="web domain, such as acme.com")
     segment: Text64 | None = None
     tier: Text64 | None = None
     arr: Number | StrictStr | None = Field(None, description="annual recurring revenue, 2 decimals at most")

@@ -145,6 +145,21 @@ def email(raw: Any) -> str:
     return value.lower()
 
 
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def domain(raw: Any) -> str:
+    """A lower-cased web domain (``acme.com``); a URL or an address gives its host (``https://www.acme.com/``
+    and ``jo@acme.com`` are ``acme.com``)."""
+    value = str(raw).strip().lower()
+    value = value.rsplit("@", 1)[-1]
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value).split("/", 1)[0].rstrip(".")
+    value = value.removeprefix("www.")
+    if not _DOMAIN.fullmatch(value):
+        raise FieldError(f"not a web domain: {shown(str(raw))} (like acme.com)")
+    return value
+
+
 def choice(values: list[str], what: str) -> Parser:
     """One of ``values``, compared case-insensitively; the message lists what is allowed."""
     allowed = frozenset(values)

@@ -20,6 +20,8 @@ upsert: sending the same data twice changes nothing.
 - ``renewals``: how each renewal ended (:class:`RenewalOutcome`), for retention.
 - ``connectors``: what connectors to outside systems keep between runs: :class:`CrmLink`,
   :class:`SyncCursor`, :class:`SyncLease` and :class:`SyncRun` reports.
+- ``sources``: what feeds usage metrics from outside: help-desk :class:`SupportTicket` rows, product
+  :class:`ProductEvent` rows and which account each :class:`ProductUser` belongs to.
 - ``changes``: :class:`ChangeMark`, written by database triggers when what an account card shows
   changes.
 
@@ -57,6 +59,7 @@ from storage.models.feedback import FeedbackItem, FeedbackState, FeedbackTheme, 
 from storage.models.people import Person, Role
 from storage.models.plans import Outcome, OutcomeComparison, OutcomeStatus
 from storage.models.renewals import RenewalOutcome, RenewalResult
+from storage.models.sources import ProductEvent, ProductUser, SupportTicket
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -93,10 +96,13 @@ __all__ = [
     "OutcomeComparison",
     "OutcomeStatus",
     "Person",
+    "ProductEvent",
+    "ProductUser",
     "RenewalOutcome",
     "RenewalResult",
     "Role",
     "ScheduledRun",
+    "SupportTicket",
     "SurveyKind",
     "SurveyResponse",
     "SyncCursor",

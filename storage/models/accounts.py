@@ -46,6 +46,8 @@ class Account(Base):
     external_id: Mapped[str] = mapped_column(String(128), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     name_key: Mapped[str] = mapped_column(String(200))
+    # The customer's web domain (lower case), which a help desk's organizations can be matched by.
+    domain: Mapped[str | None] = mapped_column(String(253), index=True)
     segment: Mapped[str | None] = mapped_column(String(64))
     tier: Mapped[str | None] = mapped_column(String(64))
     arr: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))

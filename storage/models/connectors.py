@@ -57,7 +57,7 @@ class SyncCursor(Base):
 
     connector: Mapped[str] = mapped_column(String(32), primary_key=True)
     stream: Mapped[str] = mapped_column(String(32), primary_key=True)
-    position: Mapped[str] = mapped_column(String(64))
+    position: Mapped[str] = mapped_column(String(512))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

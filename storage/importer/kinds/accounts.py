@@ -38,6 +38,7 @@ KEY = ("external_id",)
 UPDATABLE = (
     "name",
     "name_key",
+    "domain",
     "owner_id",
     "segment",
     "tier",
@@ -53,6 +54,7 @@ class AccountsKind(Kind):
     name = "accounts"
     required: ClassVar[tuple[str, ...]] = ("external_id", "name", "owner_email")
     optional: ClassVar[tuple[str, ...]] = (
+        "domain",
         "segment",
         "tier",
         "arr",
@@ -78,6 +80,7 @@ class AccountsKind(Kind):
                     f.lookup(people, "no person with email {value} (import people first)", normalize=f.email),
                     column="owner_id",
                 ),
+                f.Field("domain", f.domain, required=False),
                 f.Field("segment", f.text(64), required=False),
                 f.Field("tier", f.text(64), required=False),
                 f.Field("arr", f.money, required=False),
