@@ -66,9 +66,13 @@ class IngestLimits:
     max_records: int = 5_000
     max_body_bytes: int = 5 * 1024 * 1024
     requests_per_minute: int = 60
+    # Segment delivers events as they happen, in many requests (calls per request: max_records). Its
+    # Webhooks destination batches up to 4,000 calls of up to 32 KB each, with no limit on the body.
+    segment_requests_per_minute: int = 3_000
+    segment_max_body_bytes: int = 16 * 1024 * 1024
 
 
-class _Answer(Exception):
+class Answer(Exception):
     """An early answer: raise it anywhere in a handler."""
 
     def __init__(self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
@@ -77,13 +81,13 @@ class _Answer(Exception):
         self.headers = headers or {}
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> _Answer:
-    return _Answer(status, {"error": message}, headers)
+def error_answer(status: int, message: str, headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status, {"error": message}, headers)
 
 
-def _problems(problems: list[RecordProblem]) -> _Answer:
+def _problems(problems: list[RecordProblem]) -> Answer:
     errors = [{"index": p.index, "field": p.field, "problem": p.problem} for p in problems]
-    return _Answer(422, {"errors": errors})
+    return Answer(422, {"errors": errors})
 
 
 def _shape_problems(index: int, exc: ValidationError) -> list[RecordProblem]:
@@ -124,7 +128,7 @@ class IngestApi:
         async def handle(request: web.Request) -> web.Response:
             try:
                 status, body = await self.ingest(kind, request)
-            except _Answer as answer:
+            except Answer as answer:
                 status, body = answer.status, answer.body
                 return web.json_response(body, status=status, headers=answer.headers)
             except UNAVAILABLE as error:
@@ -143,19 +147,19 @@ class IngestApi:
         scheme, _, secret = header.partition(" ")
         challenge = {"WWW-Authenticate": 'Bearer realm="touchpoint"'}
         if scheme.lower() != "bearer" or not secret.strip():
-            raise _error(401, "missing bearer token", challenge)
+            raise error_answer(401, "missing bearer token", challenge)
         async with self.db.transaction() as session:
             token = await find_token(session, secret.strip())
             if token is None or token.revoked_at is not None:
-                raise _error(401, "invalid or revoked token", challenge)
+                raise error_answer(401, "invalid or revoked token", challenge)
             token.last_used_at = utcnow()
         if token.kinds is not None and kind not in token.kinds:
-            raise _error(403, f"this token may not send {kind}")
+            raise error_answer(403, f"this token may not send {kind}")
         return token
 
-    async def read_body(self, request: web.Request) -> bytes:
-        limit = self.limits.max_body_bytes
-        too_big = _error(413, f"the body is over {limit} bytes")
+    async def read_body(self, request: web.Request, limit: int | None = None) -> bytes:
+        limit = limit or self.limits.max_body_bytes
+        too_big = error_answer(413, f"the body is over {limit} bytes")
         if request.content_length is not None and request.content_length > limit:
             raise too_big
         chunks: list[bytes] = []
@@ -172,31 +176,31 @@ class IngestApi:
         wait = self.rate.take(token.id)
         if wait:
             limit = self.limits.requests_per_minute
-            raise _error(429, f"over {limit} requests per minute", {"Retry-After": str(wait)})
+            raise error_answer(429, f"over {limit} requests per minute", {"Retry-After": str(wait)})
         raw = await self.read_body(request)
         try:
             payload = loads(raw, max_depth=MAX_JSON_DEPTH)
         except PayloadError as error:
-            raise _error(400, str(error)) from None
+            raise error_answer(400, str(error)) from None
         if not isinstance(payload, list):
             problem = {"index": None, "field": None, "problem": "expected a JSON array of records"}
-            raise _Answer(422, {"errors": [problem]})
+            raise Answer(422, {"errors": [problem]})
         if len(payload) > self.limits.max_records:
-            raise _error(413, f"{len(payload)} records: at most {self.limits.max_records} per request")
+            raise error_answer(413, f"{len(payload)} records: at most {self.limits.max_records} per request")
 
         key = request.headers.get("Idempotency-Key", "").strip() or None
         if key is None:
             return await self.process(kind, token, payload, None)
         if len(key) > MAX_KEY:
-            raise _error(400, f"Idempotency-Key has more than {MAX_KEY} characters")
+            raise error_answer(400, f"Idempotency-Key has more than {MAX_KEY} characters")
         request_hash = hashlib.sha256(kind.encode() + b"\0" + raw).hexdigest()
         try:
             earlier = await self.idempotency.claim(token.id, key, request_hash)
         except KeyReused:
-            raise _error(422, "this Idempotency-Key was already used for a different request") from None
+            raise error_answer(422, "this Idempotency-Key was already used for a different request") from None
         if earlier is not None:
             if earlier.in_progress:
-                raise _error(
+                raise error_answer(
                     409,
                     "a request with this Idempotency-Key is in progress; retry later",
                     {"Retry-After": str(RETRY_IN_PROGRESS_SECONDS)},
@@ -204,7 +208,7 @@ class IngestApi:
             return earlier.status, earlier.body
         try:
             return await self.process(kind, token, payload, key)
-        except _Answer as answer:
+        except Answer as answer:
             if answer.status == 422:
                 await self.idempotency.finish(token.id, key, answer.status, answer.body)
             else:
@@ -256,11 +260,11 @@ class IngestApi:
                 if key is not None:
                     await self.idempotency.store(session, token.id, key, 200, body)
         except IntegrityError:
-            raise _error(409, "the database refused the records (changed meanwhile); retry") from None
+            raise error_answer(409, "the database refused the records (changed meanwhile); retry") from None
         except DataError as exc:  # a value the validators let through but the database cannot hold
             log.warning("ingest_value_refused", kind=kind, error=type(exc).__name__)
             problem = {"index": None, "field": None, "problem": "the database refused a value of the records"}
-            raise _Answer(422, {"errors": [problem]}) from None
+            raise Answer(422, {"errors": [problem]}) from None
         log.info("ingest", kind=kind, token=token.name, **result.details())
         if kind == "surveys":
             now = datetime.now(UTC)
@@ -276,15 +280,12 @@ class IngestApi:
         return 200, body
 
 
-def add_ingest_routes(
-    app: web.Application, *, db: Database, settings: Any, limits: IngestLimits | None = None
-) -> None:
-    """Add the ingest endpoints and ``GET /api/v1/openapi.json`` to ``app``.
+def add_record_routes(app: web.Application, api: IngestApi) -> None:
+    """Add one endpoint per record kind and ``GET /api/v1/openapi.json`` to ``app``.
 
     Bodies are read here with their own size limit (``limits.max_body_bytes``), not the app's
     ``client_max_size``.
     """
-    api = IngestApi(db, settings, limits or IngestLimits())
     app.router.add_get(f"{PREFIX}/openapi.json", api.openapi_handler)
     for kind in MODELS:
         app.router.add_post(f"{PREFIX}/{kind}", api.handler(kind))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from adapters.connectors.config import ConnectorConfigError, load_connectors_config
+from adapters.connectors.config import load_connectors_config
+from adapters.connectors.sources_config import ConnectorConfigError
 from bot.feedback.config import FeedbackConfigError, load_feedback_config
 from bot.health.model import HealthConfigError, load_health_model
 from bot.settings import Settings

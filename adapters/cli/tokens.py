@@ -6,10 +6,14 @@ from typing import Annotated
 
 import typer
 
+from adapters.api.segment import KIND as SEGMENT
 from adapters.cli.support import console, fail, open_database, run
 from storage.api_tokens import NewToken, TokenError, create_token, list_tokens, revoke_token
 from storage.importer import KINDS
 from storage.models import ApiToken
+
+# What a token may send: each record kind, and Segment's calls.
+TOKEN_KINDS = (*KINDS, SEGMENT)
 
 tokens_app = typer.Typer(help="Bearer tokens of the ingest API (/api/v1).", no_args_is_help=True)
 
@@ -18,9 +22,9 @@ def _kinds(raw: str | None) -> list[str] | None:
     if raw is None:
         return None
     kinds = [k.strip().lower() for k in raw.split(",") if k.strip()]
-    unknown = [k for k in kinds if k not in KINDS]
+    unknown = [k for k in kinds if k not in TOKEN_KINDS]
     if unknown or not kinds:
-        raise fail(f"--kinds takes a comma-separated list of: {', '.join(KINDS)}")
+        raise fail(f"--kinds takes a comma-separated list of: {', '.join(TOKEN_KINDS)}")
     return kinds
 
 
@@ -29,7 +33,9 @@ def create_command(
     name: Annotated[str, typer.Argument(help="A unique name, e.g. the sending system.")],
     kinds: Annotated[
         str | None,
-        typer.Option("--kinds", help="Limit the token to these kinds, e.g. accounts,usage (default: all)."),
+        typer.Option(
+            "--kinds", help="Limit the token to these kinds, e.g. accounts,usage or segment (default: all)."
+        ),
     ] = None,
 ) -> None:
     """Create a token and print its secret: it is shown this once, only its hash is stored."""

@@ -1,5 +1,7 @@
 """The ``[connectors.*]`` tables of ``touchpoint.toml``: how often each CRM connector syncs, which CRM
-field holds each account field, which deals or opportunities are renewals, and what is written back.
+field holds each account field, which deals or opportunities are renewals, and what is written back;
+how Zendesk organizations find their accounts and what makes a ticket an escalation; how Segment
+events are tied to accounts and which of them count (:mod:`adapters.connectors.sources_config`).
 
 A typo is an error naming the file and the key (``touchpoint.toml: connectors.hubspot.ar: unknown key
 ...``); whether a named field exists in the CRM is checked against its live schema by ``touchpoint
@@ -15,6 +17,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from adapters.connectors.sources_config import (
+    DEFAULT_EVERY,
+    ConnectorConfigError,
+    SegmentConfig,
+    ZendeskConfig,
+    parse_every,
+    parse_segment,
+    parse_zendesk,
+)
 
 # The account fields a CRM field can fill.
 ACCOUNT_FIELDS = ("arr", "renewal_date", "contract_start", "segment", "tier", "lifecycle_stage")
@@ -35,17 +47,11 @@ SALESFORCE_RENEWAL_TYPES = (
     "Existing Customer - Replacement",
     "Existing Customer - Downgrade",
 )
-DEFAULT_EVERY = timedelta(minutes=15)
 # What is written back to a company or account, each to a field named after it.
 WRITE_BACK = ("score", "band", "trend", "drivers", "date")
-_DURATION = re.compile(r"^\s*(\d+)\s*(m|h)\s*$")
 _HUBSPOT_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _SALESFORCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _API_VERSION = re.compile(r"v\d{2,3}\.0")
-
-
-class ConnectorConfigError(ValueError):
-    """An invalid ``[connectors]`` value, with the file and key in the message."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +106,8 @@ class SalesforceConfig:
 class ConnectorsConfig:
     hubspot: HubSpotConfig | None = None  # None: no [connectors.hubspot] table
     salesforce: SalesforceConfig | None = None
+    zendesk: ZendeskConfig | None = None
+    segment: SegmentConfig | None = None
 
 
 def load_connectors_config(path: Path) -> ConnectorsConfig:
@@ -117,17 +125,21 @@ def load_connectors_config(path: Path) -> ConnectorsConfig:
 def parse_connectors(table: Any, source: str) -> ConnectorsConfig:
     if not isinstance(table, Mapping):
         raise ConnectorConfigError(f"{source}: connectors: must be a table ([connectors.hubspot])")
-    unknown = sorted(set(table) - {"hubspot", "salesforce"})
+    unknown = sorted(set(table) - {"hubspot", "salesforce", "zendesk", "segment"})
     if unknown:
         raise ConnectorConfigError(
-            f"{source}: connectors.{unknown[0]}: unknown connector (expected hubspot or salesforce)"
+            f"{source}: connectors.{unknown[0]}: unknown connector "
+            "(expected hubspot, salesforce, zendesk or segment)"
         )
     hubspot, salesforce = table.get("hubspot"), table.get("salesforce")
+    zendesk, segment = table.get("zendesk"), table.get("segment")
     return ConnectorsConfig(
         hubspot=None if hubspot is None else _hubspot(hubspot, f"{source}: connectors.hubspot"),
         salesforce=None
         if salesforce is None
         else _salesforce(salesforce, f"{source}: connectors.salesforce"),
+        zendesk=None if zendesk is None else parse_zendesk(zendesk, f"{source}: connectors.zendesk"),
+        segment=None if segment is None else parse_segment(segment, f"{source}: connectors.segment"),
     )
 
 
@@ -190,20 +202,6 @@ def _salesforce(table: Any, where: str) -> SalesforceConfig:
         values["api_version"] = version
     fields = {**SALESFORCE_DEFAULTS, **values.pop("mapping")}
     return SalesforceConfig(fields=fields, **values)
-
-
-def parse_every(value: object, where: str) -> timedelta | None:
-    """``"15m"``, ``"2h"`` or ``"off"``; at least 5 minutes."""
-    if isinstance(value, str) and value.strip().lower() == "off":
-        return None
-    match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise ConnectorConfigError(f'{where}: must be a duration such as "15m" or "1h", or "off"')
-    amount, unit = int(match.group(1)), match.group(2)
-    every = timedelta(minutes=amount) if unit == "m" else timedelta(hours=amount)
-    if every < timedelta(minutes=5):
-        raise ConnectorConfigError(f"{where}: at least 5 minutes (the CRM's rate limits are shared)")
-    return every
 
 
 def _name(value: object, where: str, *, optional: bool) -> str | None:

@@ -4,7 +4,8 @@ that changes or an event that arrives late moves the right day.
 
 - :class:`SupportTicket`: one help-desk ticket as it stands now (``source`` names the help desk). Only
   what the daily series need: when it was created and solved, whether it counts as an escalation, and
-  which account it belongs to. A deleted or merged ticket's row is removed.
+  its organization, whose link (:class:`~storage.models.CrmLink`) says which account it is, so an
+  organization matched later brings its tickets along. A deleted or merged ticket's row is removed.
 - :class:`ProductEvent`: one accepted product event (a Segment Spec call), stored before it is
   acknowledged. ``message_id`` is unique, so a retried delivery is stored once; ``seq`` orders
   arrivals, so the aggregation reads only what arrived since its last run. ``account_key`` is the
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, text
+from sqlalchemy import BigInteger, Boolean, Date, Float, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -27,12 +28,11 @@ from storage.types import UTCDateTime
 
 class SupportTicket(Base):
     __tablename__ = "support_ticket"
-    __table_args__ = (Index("ix_support_ticket_account_id_created_at", "account_id", "created_at"),)
+    __table_args__ = (Index("ix_support_ticket_source_organization_id", "source", "organization_id"),)
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     organization_id: Mapped[str | None] = mapped_column(String(64))
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -42,8 +42,17 @@ class SupportTicket(Base):
 class ProductEvent(Base):
     __tablename__ = "product_event"
     __table_args__ = (
-        # The aggregation counts distinct users per account and day from this index alone.
-        Index("ix_product_event_account_key_day_user", "account_key", "day", "user"),
+        # The aggregation counts distinct active users per account and day from this index alone, and
+        # reads the mapped features from the second, which holds only the events that have one.
+        Index("ix_product_event_account_key_day_activity_user", "account_key", "day", "activity", "user"),
+        Index(
+            "ix_product_event_features",
+            "account_key",
+            "day",
+            "feature",
+            sqlite_where=text("feature IS NOT NULL"),
+            postgresql_where=text("feature IS NOT NULL"),
+        ),
         # Events not yet counted (their account is unknown) are few; only they are indexed.
         Index(
             "ix_product_event_uncounted",

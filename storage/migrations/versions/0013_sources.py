@@ -32,21 +32,14 @@ def upgrade() -> None:
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("ticket_id", sa.String(length=64), nullable=False),
         sa.Column("organization_id", sa.String(length=64), nullable=True),
-        sa.Column("account_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("solved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("escalated", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["account_id"],
-            ["account.id"],
-            name=op.f("fk_support_ticket_account_id_account"),
-            ondelete="SET NULL",
-        ),
         sa.PrimaryKeyConstraint("source", "ticket_id", name=op.f("pk_support_ticket")),
     )
     op.create_index(
-        "ix_support_ticket_account_id_created_at", "support_ticket", ["account_id", "created_at"], unique=False
+        "ix_support_ticket_source_organization_id", "support_ticket", ["source", "organization_id"], unique=False
     )
     op.create_table(
         "product_event",
@@ -65,10 +58,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("message_id", name=op.f("uq_product_event_message_id")),
     )
     op.create_index(
-        "ix_product_event_account_key_day_user",
+        "ix_product_event_account_key_day_activity_user",
         "product_event",
-        ["account_key", "day", "user"],
+        ["account_key", "day", "activity", "user"],
         unique=False,
+    )
+    op.create_index(
+        "ix_product_event_features",
+        "product_event",
+        ["account_key", "day", "feature"],
+        unique=False,
+        sqlite_where=sa.text("feature IS NOT NULL"),
+        postgresql_where=sa.text("feature IS NOT NULL"),
     )
     op.create_index(
         "ix_product_event_uncounted",
@@ -90,9 +91,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("product_user")
     op.drop_index("ix_product_event_uncounted", table_name="product_event")
-    op.drop_index("ix_product_event_account_key_day_user", table_name="product_event")
+    op.drop_index("ix_product_event_features", table_name="product_event")
+    op.drop_index("ix_product_event_account_key_day_activity_user", table_name="product_event")
     op.drop_table("product_event")
-    op.drop_index("ix_support_ticket_account_id_created_at", table_name="support_ticket")
+    op.drop_index("ix_support_ticket_source_organization_id", table_name="support_ticket")
     op.drop_table("support_ticket")
     with op.batch_alter_table("sync_cursor") as batch:
         batch.alter_column("position", type_=sa.String(length=64), existing_nullable=False)

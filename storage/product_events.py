@@ -1,0 +1,252 @@
+"""Product events (:class:`storage.models.ProductEvent`): stored as they arrive, read back per account
+and day by the aggregation that turns them into usage metrics.
+
+Arrival order is commit order: on PostgreSQL every writer takes one transaction-level advisory lock
+before it draws sequence numbers (:func:`lock_arrival_order`), so a transaction holding lower numbers
+always commits before one holding higher numbers can start. The aggregation can then read "everything
+after ``seq`` N" without missing a row committed late (SQLite has one writer at a time anyway).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Account, ProductEvent, ProductUser
+
+# An arbitrary constant naming the lock on PostgreSQL ("tpev" in ASCII).
+_ARRIVAL_LOCK = 0x74706576
+KEYS_PER_QUERY = 500
+IDS_PER_QUERY = 1_000
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- arrival ------------------------------------------------------------------------------------------
+
+
+async def lock_arrival_order(session: AsyncSession) -> None:
+    """Hold the arrival lock until the transaction ends (PostgreSQL; SQLite serializes writers)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _ARRIVAL_LOCK})
+
+
+async def stored_message_ids(session: AsyncSession, message_ids: Collection[str]) -> set[str]:
+    """The ids of ``message_ids`` already stored: deliveries seen before."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(message_ids), IDS_PER_QUERY):
+        rows = await session.execute(
+            select(ProductEvent.message_id).where(ProductEvent.message_id.in_(chunk))
+        )
+        found.update(rows.scalars())
+    return found
+
+
+async def store_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows`` (the columns of :class:`ProductEvent` but ``seq``); an id stored meanwhile by a
+    concurrent delivery of the same event is left as it is."""
+    if rows:
+        statement = _insert(session)(ProductEvent).on_conflict_do_nothing(index_elements=["message_id"])
+        await session.execute(statement, list(rows))
+
+
+async def accounts_of_users(session: AsyncSession, users: Collection[str]) -> dict[str, str]:
+    """user -> the account key of their latest ``group`` call, for those that made one."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(users), IDS_PER_QUERY):
+        rows = await session.execute(
+            select(ProductUser.user, ProductUser.account_key).where(ProductUser.user.in_(chunk))
+        )
+        found.update({user: key for user, key in rows.all()})
+    return found
+
+
+async def remember_users(session: AsyncSession, members: Mapping[str, str], *, now: datetime) -> None:
+    """Each user of ``members`` now belongs to its account key."""
+    if not members:
+        return
+    insert = _insert(session)(ProductUser)
+    statement = insert.on_conflict_do_update(
+        index_elements=["user"],
+        set_={"account_key": insert.excluded.account_key, "updated_at": insert.excluded.updated_at},
+    )
+    rows = [{"user": user, "account_key": key, "updated_at": now} for user, key in members.items()]
+    await session.execute(statement, rows)
+
+
+async def known_keys(session: AsyncSession, keys: Collection[str]) -> set[str]:
+    """The keys of ``keys`` that are an account's external id."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(keys), IDS_PER_QUERY):
+        rows = await session.execute(select(Account.external_id).where(Account.external_id.in_(chunk)))
+        found.update(rows.scalars())
+    return found
+
+
+async def account_ids(session: AsyncSession, keys: Collection[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(keys), IDS_PER_QUERY):
+        rows = await session.execute(
+            select(Account.external_id, Account.id).where(Account.external_id.in_(chunk))
+        )
+        found.update({key: account_id for key, account_id in rows.all()})
+    return found
+
+
+# --- aggregation --------------------------------------------------------------------------------------
+
+
+async def last_seq(session: AsyncSession) -> int:
+    return int((await session.execute(select(func.max(ProductEvent.seq)))).scalar() or 0)
+
+
+async def changed_keys(session: AsyncSession, after: int, upto: int) -> dict[str, date]:
+    """Account key -> the earliest day of the counted events that arrived in ``(after, upto]``."""
+    rows = await session.execute(
+        select(ProductEvent.account_key, func.min(ProductEvent.day))
+        .where(ProductEvent.seq > after, ProductEvent.seq <= upto, ProductEvent.counted)
+        .group_by(ProductEvent.account_key)
+    )
+    return {key: day for key, day in rows.all() if key is not None}
+
+
+async def keys_since(session: AsyncSession, since: date) -> dict[str, date]:
+    """Account key -> its earliest day, for every key with counted events on or after ``since``."""
+    rows = await session.execute(
+        select(ProductEvent.account_key, func.min(ProductEvent.day))
+        .where(ProductEvent.day >= since, ProductEvent.counted)
+        .group_by(ProductEvent.account_key)
+    )
+    return {key: day for key, day in rows.all() if key is not None}
+
+
+async def resolve_waiting(session: AsyncSession) -> dict[str, date]:
+    """Give the events still waiting for their account what is known now, and count those whose account
+    exists: first the users' accounts from their ``group`` calls since, then the accounts created since.
+    Returns account key -> earliest day of the events that became counted."""
+    member = select(ProductUser.account_key).where(ProductUser.user == ProductEvent.user).scalar_subquery()
+    await session.execute(
+        update(ProductEvent)
+        .where(~ProductEvent.counted, ProductEvent.account_key.is_(None))
+        .where(exists().where(ProductUser.user == ProductEvent.user))
+        .values(account_key=member)
+        .execution_options(synchronize_session=False)
+    )
+    rows = await session.execute(
+        select(ProductEvent.account_key, func.min(ProductEvent.day))
+        .join(Account, Account.external_id == ProductEvent.account_key)
+        .where(~ProductEvent.counted)
+        .group_by(ProductEvent.account_key)
+    )
+    found = {key: day for key, day in rows.all() if key is not None}
+    for chunk in _chunks(sorted(found), IDS_PER_QUERY):
+        await session.execute(
+            update(ProductEvent)
+            .where(~ProductEvent.counted, ProductEvent.account_key.in_(chunk))
+            .values(counted=True)
+            .execution_options(synchronize_session=False)
+        )
+    return found
+
+
+async def waiting_keys(session: AsyncSession, limit: int) -> list[tuple[str | None, int, date]]:
+    """The account keys of events waiting for an account: (key or None when the user made no ``group``
+    call, events, earliest day), the most events first."""
+    events = func.count().label("events")
+    rows = await session.execute(
+        select(ProductEvent.account_key, events, func.min(ProductEvent.day))
+        .where(~ProductEvent.counted)
+        .group_by(ProductEvent.account_key)
+        .order_by(events.desc(), ProductEvent.account_key)
+        .limit(limit)
+    )
+    return [(key, int(count), day) for key, count, day in rows.all()]
+
+
+async def daily_active_users(
+    session: AsyncSession, keys: Sequence[str], first: date, last: date
+) -> dict[tuple[str, date], int]:
+    """(account key, day) -> distinct users with activity that day, for days with any."""
+    counts: dict[tuple[str, date], int] = {}
+    for chunk in _chunks(keys, KEYS_PER_QUERY):
+        rows = await session.execute(
+            select(ProductEvent.account_key, ProductEvent.day, func.count(ProductEvent.user.distinct()))
+            .where(
+                ProductEvent.account_key.in_(chunk),
+                ProductEvent.day >= first,
+                ProductEvent.day <= last,
+                ProductEvent.activity,
+            )
+            .group_by(ProductEvent.account_key, ProductEvent.day)
+        )
+        counts.update({(key, day): int(n) for key, day, n in rows.all() if key is not None})
+    return counts
+
+
+async def daily_features(
+    session: AsyncSession, keys: Sequence[str], first: date, last: date
+) -> dict[str, list[tuple[date, str]]]:
+    """Account key -> (day, feature) for each mapped feature used on each day, in day order."""
+    found: dict[str, list[tuple[date, str]]] = defaultdict(list)
+    for chunk in _chunks(keys, KEYS_PER_QUERY):
+        rows = await session.execute(
+            select(ProductEvent.account_key, ProductEvent.day, ProductEvent.feature)
+            .where(
+                ProductEvent.account_key.in_(chunk),
+                ProductEvent.feature.is_not(None),
+                ProductEvent.day >= first,
+                ProductEvent.day <= last,
+            )
+            .distinct()
+            .order_by(ProductEvent.account_key, ProductEvent.day)
+        )
+        for key, day, feature in rows.all():
+            if key is not None and feature is not None:
+                found[key].append((day, feature))
+    return found
+
+
+async def seat_counts(
+    session: AsyncSession, keys: Sequence[str], last: date
+) -> dict[str, list[tuple[date, float]]]:
+    """Account key -> (day, seats) of every ``group`` call that gave seats, in arrival order."""
+    found: dict[str, list[tuple[date, float]]] = defaultdict(list)
+    for chunk in _chunks(keys, KEYS_PER_QUERY):
+        rows = await session.execute(
+            select(ProductEvent.account_key, ProductEvent.day, ProductEvent.seats)
+            .where(
+                ProductEvent.account_key.in_(chunk),
+                ProductEvent.seats.is_not(None),
+                ProductEvent.day <= last,
+            )
+            .order_by(ProductEvent.day, ProductEvent.seq)
+        )
+        for key, day, seats in rows.all():
+            if key is not None and seats is not None:
+                found[key].append((day, float(seats)))
+    return found
+
+
+async def purge_events(session: AsyncSession, *, before: date, waiting_before: date) -> tuple[int, int]:
+    """Delete counted events of days before ``before`` and waiting ones before ``waiting_before``.
+    Returns (counted, waiting) rows deleted."""
+    counted = await session.execute(
+        delete(ProductEvent).where(and_(ProductEvent.counted, ProductEvent.day < before))
+    )
+    waiting = await session.execute(
+        delete(ProductEvent).where(and_(~ProductEvent.counted, ProductEvent.day < waiting_before))
+    )
+    return int(getattr(counted, "rowcount", 0) or 0), int(getattr(waiting, "rowcount", 0) or 0)
