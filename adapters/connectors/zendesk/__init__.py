@@ -1,0 +1,1 @@
+"""Zendesk Support: organizations, tickets (the incremental export) and satisfaction ratings."""
