@@ -302,6 +302,20 @@ class Settings(BaseSettings):
         description="The org's My Domain URL (https://yourcompany.my.salesforce.com; a sandbox's works the "
         "same); tests point it at a fake.",
     )
+    zendesk_url: str = Field(
+        default="",
+        description="Your Zendesk account's URL (https://yourcompany.zendesk.com); tests point it at a fake.",
+    )
+    zendesk_email: str = Field(
+        default="",
+        validation_alias=AliasChoices("ZENDESK_EMAIL", "TOUCHPOINT_ZENDESK_EMAIL"),
+        description="The email address of the Zendesk admin the API token acts as.",
+    )
+    zendesk_api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ZENDESK_API_TOKEN", "TOUCHPOINT_ZENDESK_API_TOKEN"),
+        description="A Zendesk API token (Admin Center > Apps and integrations > Zendesk API).",
+    )
 
     # The feedback loop between CS and CX.
     feedback_cs_channel: str | None = Field(

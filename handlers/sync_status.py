@@ -13,7 +13,7 @@ from bot.format import plural
 from bot.types import Context, Header, Reply, Request, Response, Text
 from storage.connectors import RunReport, last_runs
 
-LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce"}
+LABELS = {"hubspot": "HubSpot", "salesforce": "Salesforce", "zendesk": "Zendesk", "segment": "Segment"}
 COUNTS = (
     "read",
     "created",
@@ -26,7 +26,18 @@ COUNTS = (
     "renewals_closed",
     "written",
     "write_failed",
+    "tickets",
+    "series_written",
+    "ratings",
+    "feedback_items",
 )
+# The counts that are things rather than what was done to them: "1 ticket", "2 tickets".
+SINGULAR = {
+    "tickets": "ticket",
+    "ratings": "rating",
+    "feedback_items": "feedback item",
+    "renewal_dates": "renewal date",
+}
 SHOWN_PROBLEMS = 5
 
 
@@ -78,10 +89,14 @@ def status_lines(report: RunReport, *, problems: int = SHOWN_PROBLEMS) -> list[s
     return lines
 
 
+def _word(name: str, count: int) -> str:
+    return SINGULAR[name] if count == 1 and name in SINGULAR else name.replace("_", " ")
+
+
 def counts_text(counts: Mapping[str, int]) -> str:
     """The counts of a run: how many were read, then only the others that are not 0."""
     parts = [
-        f"{counts.get(name, 0):,} {name.replace('_', ' ')}"
+        f"{counts.get(name, 0):,} {_word(name, counts.get(name, 0))}"
         for name in COUNTS
         if name == "read" or counts.get(name)
     ]

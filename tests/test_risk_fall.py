@@ -222,13 +222,29 @@ async def triggers(db: Database) -> list[tuple[Any, ...]]:
         return sorted(tuple(row) for row in await connection.execute(text(sql)))
 
 
+async def old_account(db: Database, external_id: str, name: str) -> int:
+    """An account row as the schema of 0009c has it (the model has columns added since)."""
+    async with db.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO account (external_id, name, name_key, created_at, updated_at) "
+                "VALUES (:e, :n, :k, :t, :t)"
+            ),
+            {"e": external_id, "n": name, "k": name.lower(), "t": datetime(2026, 11, 1, tzinfo=UTC)},
+        )
+        found = await session.execute(
+            text("SELECT id FROM account WHERE external_id = :e"), {"e": external_id}
+        )
+        return int(found.scalar_one())
+
+
 async def test_the_migration_fills_the_fall_of_existing_rows(unmigrated: Database) -> None:
     db = unmigrated
     await upgrade(db, "0009c")
     before = await triggers(db)
     assert before
-    a = await add_account(db, "M-1", "Falling", owner_id=None)
-    b = await add_account(db, "M-2", "Rising", owner_id=None)
+    a = await old_account(db, "M-1", "Falling")
+    b = await old_account(db, "M-2", "Rising")
     written = datetime(2026, 11, 25, 2, tzinfo=UTC)
     rows = [  # (account, days before today, score)
         (a, 0, 60.3),

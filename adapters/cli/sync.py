@@ -1,5 +1,5 @@
-"""``touchpoint connect``, ``touchpoint sync CONNECTOR`` and ``touchpoint sync status``: reading a CRM into
-Touchpoint by hand, and what the last runs did."""
+"""``touchpoint connect``, ``touchpoint sync CONNECTOR`` and ``touchpoint sync status``: reading a CRM, the
+help desk or the product events into Touchpoint by hand, and what the last runs did."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from adapters.connectors.errors import ConnectorError
 from adapters.connectors.runs import SyncOutcome
 from adapters.connectors.schema import mapping_report
 from adapters.connectors.setup import CONNECTORS, configured, sync_once
+from adapters.connectors.sources_config import ZendeskConfig
+from adapters.connectors.zendesk.connect import zendesk_report
 from bot.settings import get_settings
 from handlers.sync_status import LABELS, counts_text, problem_lines, status_lines
 from storage import connectors as store
@@ -31,7 +33,7 @@ def _now() -> datetime:
 
 
 connect_app = typer.Typer(
-    help="Check a CRM's credentials and field mapping: `connect hubspot`.", no_args_is_help=True
+    help="Check a connector's credentials and mapping: `connect hubspot`.", no_args_is_help=True
 )
 
 
@@ -40,6 +42,13 @@ def connect_hubspot() -> None:
     """Check the HubSpot token and the [connectors.hubspot] mapping against HubSpot's live properties,
     and print what will map to what and what is missing. Exit status 1 when something is wrong."""
     connect("hubspot")
+
+
+@connect_app.command("zendesk")
+def connect_zendesk() -> None:
+    """Check the Zendesk API token (an admin's, which the incremental export needs) and how many
+    organizations the [connectors.zendesk] match finds an account for."""
+    connect("zendesk")
 
 
 @connect_app.command("salesforce")
@@ -53,7 +62,11 @@ def connect_salesforce() -> None:
 def connect(connector: str) -> None:
 
     async def body() -> tuple[list[tuple[str, str, str]], list[str]]:
-        return await mapping_report(configured(get_settings(), connector))
+        target = configured(get_settings(), connector)
+        if isinstance(target.config, ZendeskConfig):
+            async with open_database() as db:
+                return await zendesk_report(db, target, target.config)
+        return await mapping_report(target)
 
     try:
         rows, problems = run(body())
@@ -108,6 +121,24 @@ def sync_salesforce(full: Full = False, dry_run: DryRun = False) -> None:
     sync_connector("salesforce", full=full, dry_run=dry_run)
 
 
+@sync_app.command("zendesk")
+def sync_zendesk(full: Full = False, dry_run: DryRun = False) -> None:
+    """Read Zendesk now: organizations, the tickets changed since the last sync (every ticket with
+    --full, which rebuilds the 90-day series) and new satisfaction ratings."""
+    sync_connector("zendesk", full=full, dry_run=dry_run)
+
+
+@sync_app.command("segment")
+def sync_segment(full: Full = False, dry_run: DryRun = False) -> None:
+    """Count the Segment events received since the last count into daily usage metrics now (every
+    stored day with --full). `serve` does this every [connectors.segment] every (5 minutes)."""
+    sync_connector("segment", full=full, dry_run=dry_run)
+
+
+# What the progress bar counts, per connector.
+READING = {"hubspot": "companies", "salesforce": "Accounts", "zendesk": "tickets", "segment": "accounts"}
+
+
 def sync_connector(connector: str, *, full: bool, dry_run: bool) -> None:
     if connector not in CONNECTORS:
         raise fail(f"touchpoint: unknown connector {connector!r} (expected one of {', '.join(CONNECTORS)})")
@@ -118,7 +149,7 @@ def sync_connector(connector: str, *, full: bool, dry_run: bool) -> None:
         target = configured(settings, connector)
         async with open_database() as db:
             with progress_bar() as steps:
-                advance = steps.task(f"Reading {LABELS[connector]} companies", None)
+                advance = steps.task(f"Reading {LABELS[connector]} {READING[connector]}", None)
                 return await sync_once(
                     db,
                     target,
@@ -146,7 +177,7 @@ def sync_connector(connector: str, *, full: bool, dry_run: bool) -> None:
     if outcome.tally.problem_total > SHOWN_PROBLEMS:
         console.print("  (`touchpoint sync status` keeps the last 50)", markup=False)
     if dry_run:
-        for crm_id, values in planned[:SHOWN_PROBLEMS]:
+        for crm_id, values in planned[:SHOWN_PROBLEMS]:  # a record, or the table of a row
             shown = ", ".join(f"{name}={value!r}" for name, value in values.items())
             console.print(f"  would write {crm_id}: {shown}", markup=False, highlight=False)
         if len(planned) > SHOWN_PROBLEMS:

@@ -1,7 +1,8 @@
 """The scheduled syncs ``touchpoint serve`` runs, handed to the scheduler by the composition root (the
 scheduler never imports adapters): per connector set up with a token and an ``every`` that is not
-"off", an incremental sync every ``every`` and a full one nightly (it also notices archived records
-and renewal deals, which an incremental sync does not read).
+"off", an incremental sync every ``every`` and, for the CRMs, a full one nightly (it also notices
+archived records and renewal deals, which an incremental sync does not read). Zendesk's incremental
+export and Segment's counting see every change as it comes, so they need no nightly full run.
 
 Every replica schedules them; the connector's lease lets one run at a time, and a replica that finds
 it taken skips that turn."""
@@ -25,6 +26,7 @@ from storage.db import Database
 log = get_logger("touchpoint.connectors")
 
 FULL_AT = {"hour": 1, "minute": 15}
+NIGHTLY_FULL = ("hubspot", "salesforce")
 AddJob = Callable[[str, Callable[[], Awaitable[bool]], BaseTrigger], None]
 
 
@@ -37,11 +39,10 @@ def schedule_syncs(
         assert connector.config.every is not None
         seconds = connector.config.every.total_seconds()
         every = IntervalTrigger(seconds=seconds, start_date=clock() + connector.config.every, timezone=UTC)
-        nightly = CronTrigger(**FULL_AT, timezone=UTC)
-        for job_id, trigger, full in (
-            (f"sync:{connector.name}", every, False),
-            (f"sync:{connector.name}:full", nightly, True),
-        ):
+        jobs: list[tuple[str, BaseTrigger, bool]] = [(f"sync:{connector.name}", every, False)]
+        if connector.name in NIGHTLY_FULL:
+            jobs.append((f"sync:{connector.name}:full", CronTrigger(**FULL_AT, timezone=UTC), True))
+        for job_id, trigger, full in jobs:
             add_job(job_id, _job(db, connector, settings, clock=clock, full=full), trigger)
             added.append(job_id)
     return added

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from rapidfuzz import process
 
 from adapters.connectors.config import ACCOUNT_FIELDS, HubSpotConfig, SalesforceConfig
+from adapters.connectors.errors import ConnectorError
 from adapters.connectors.hubspot.client import HubSpotClient
 from adapters.connectors.salesforce.client import SalesforceClient
 from adapters.connectors.salesforce.sync import OPPORTUNITY_FIELDS
@@ -65,8 +66,10 @@ async def mapping_report(connector: Configured) -> tuple[list[Row], list[str]]:
     config = connector.config
     if isinstance(config, SalesforceConfig):
         report = await _salesforce(connector, config)
-    else:
+    elif isinstance(config, HubSpotConfig):
         report = await _hubspot(connector, config)
+    else:
+        raise ConnectorError(f"{connector.name} has no CRM schema to check", system=connector.name)
     return report.rows, report.problems
 
 

@@ -19,10 +19,17 @@ from adapters.connectors.runs import Lease, SyncOutcome, SyncTally, run_sync
 from adapters.connectors.salesforce.client import SalesforceClient
 from adapters.connectors.salesforce.sync import NAME as SALESFORCE
 from adapters.connectors.salesforce.sync import SalesforceSync
+from adapters.connectors.segment.counts import NAME as SEGMENT
+from adapters.connectors.segment.counts import SegmentCounts
+from adapters.connectors.sources_config import SegmentConfig, ZendeskConfig
+from adapters.connectors.zendesk.client import ZendeskClient
+from adapters.connectors.zendesk.sync import ZendeskSync
+from adapters.connectors.zendesk.tickets import NAME as ZENDESK
+from bot.feedback.routing import Routing, routing_from_settings
 from handlers.sync_status import LABELS
 from storage.db import Database
 
-CONNECTORS = (HUBSPOT, SALESFORCE)
+CONNECTORS = (HUBSPOT, SALESFORCE, ZENDESK, SEGMENT)
 
 
 class NotConfigured(ConnectorError):
@@ -34,11 +41,12 @@ class Configured:
     """A connector ready to run: its name, its mapping and its credentials."""
 
     name: str
-    config: HubSpotConfig | SalesforceConfig
-    base_url: str  # HubSpot's API, or the Salesforce org's My Domain URL
-    token: str  # HubSpot's key, or the connected app's client id
-    secret: str  # the connected app's client secret ("" for HubSpot)
+    config: HubSpotConfig | SalesforceConfig | ZendeskConfig | SegmentConfig
+    base_url: str  # HubSpot's API, the Salesforce org's My Domain URL, the Zendesk account's URL
+    token: str  # HubSpot's key, the connected app's client id, the Zendesk admin's email
+    secret: str  # the connected app's client secret, the Zendesk API token ("" for HubSpot)
     source: str  # the configuration file, for messages
+    routing: Routing | None = None  # where feedback from a source's survey comments goes
 
 
 def _secret(value: Any) -> str:
@@ -79,6 +87,34 @@ def configured(settings: Any, name: str) -> Configured:
             )
         config = connectors.salesforce or SalesforceConfig()
         return Configured(SALESFORCE, config, settings.salesforce_login_url, client_id, secret, source)
+    if name == ZENDESK:
+        api_token = _secret(settings.zendesk_api_token)
+        missing = [
+            setting
+            for setting, value in (
+                ("TOUCHPOINT_ZENDESK_URL", settings.zendesk_url),
+                ("ZENDESK_EMAIL", settings.zendesk_email),
+                ("ZENDESK_API_TOKEN", api_token),
+            )
+            if not value
+        ]
+        if missing:
+            raise NotConfigured(
+                f"{' and '.join(missing)} not set: create an API token in Zendesk (Admin Center > Apps and "
+                "integrations > Zendesk API) and set it with your Zendesk URL and the admin's email",
+                system=LABELS[ZENDESK],
+            )
+        return Configured(
+            ZENDESK,
+            connectors.zendesk or ZendeskConfig(),
+            settings.zendesk_url,
+            settings.zendesk_email,
+            api_token,
+            source,
+            routing_from_settings(settings),
+        )
+    if name == SEGMENT:  # nothing to set: events arrive at /api/v1/segment; this counts them
+        return Configured(SEGMENT, connectors.segment or SegmentConfig(), "", "", "", source)
     raise NotConfigured(f"unknown connector {name!r} (expected one of {', '.join(CONNECTORS)})", system=name)
 
 
@@ -112,6 +148,21 @@ async def connector_sync(
 ) -> AsyncIterator[Sync]:
     """The connector's sync, with its client open."""
     config = connector.config
+    if isinstance(config, SegmentConfig):
+        yield SegmentCounts(db, config, clock=clock, default_timezone=default_timezone, progress=progress)
+        return
+    if isinstance(config, ZendeskConfig):
+        async with ZendeskClient(connector.base_url, connector.token, connector.secret) as zendesk:
+            yield ZendeskSync(
+                db,
+                zendesk,
+                config,
+                clock=clock,
+                default_timezone=default_timezone,
+                progress=progress,
+                routing=connector.routing,
+            )
+        return
     if isinstance(config, SalesforceConfig):
         login = connector.base_url
         async with SalesforceClient(
