@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Account, CrmLink, LinkState, SupportTicket, UsageMetric
@@ -41,7 +41,7 @@ async def organizations_of(
 
 async def save_tickets(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert or overwrite tickets (every column of :class:`SupportTicket` in each row)."""
-    await upsert(session, SupportTicket, rows, key=("source", "ticket_id"))
+    await upsert(session, SupportTicket, rows, key=("ticket_id", "source"))
 
 
 async def drop_tickets(session: AsyncSession, source: str, ticket_ids: Collection[str]) -> None:
@@ -132,3 +132,20 @@ async def accounts_of_tickets(
         )
         found.update({ticket: external_id for ticket, external_id in rows.all()})
     return found
+
+
+async def refresh_statistics(session: AsyncSession) -> None:
+    """Let PostgreSQL's planner see how many tickets there are now. A first sync fills the table within
+    minutes, long before autovacuum looks at it; planned for the empty table it was, a look-up of a
+    page's tickets filters every row of the help desk (250 ms a page at 13,000 rows, growing)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("ANALYZE support_ticket"))
+
+
+async def all_organizations(session: AsyncSession, source: str) -> dict[str, str | None]:
+    """ticket id -> organization of every stored ticket of ``source``: read once by a full sync, which
+    then needs no look-up per page."""
+    rows = await session.execute(
+        select(SupportTicket.ticket_id, SupportTicket.organization_id).where(SupportTicket.source == source)
+    )
+    return {ticket: organization for ticket, organization in rows.all()}

@@ -28,10 +28,13 @@ from storage.types import UTCDateTime
 
 class SupportTicket(Base):
     __tablename__ = "support_ticket"
-    __table_args__ = (Index("ix_support_ticket_source_organization_id", "source", "organization_id"),)
+    # No index starts with ``source`` (one value for nearly every row): while the table is new,
+    # PostgreSQL's planner would take it for "these tickets" and filter every row of the source.
+    __table_args__ = (Index("ix_support_ticket_organization_id_source", "organization_id", "source"),)
 
-    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The ticket first in the key: "these tickets" is what every look-up by key asks.
     ticket_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
     organization_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     solved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

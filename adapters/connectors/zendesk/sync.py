@@ -42,6 +42,9 @@ from storage.importer import RecordsValidationError, load_kind, validate_records
 TICKETS, SERIES, RATINGS = "tickets", "series", "ratings"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ACCOUNTS_PER_WRITE = 200
+# While a long export fills the ticket table, the database's planner is told how big it has become.
+STATISTICS_AFTER = (1, 5)
+STATISTICS_EVERY = 50
 
 
 class ZendeskSync:
@@ -94,17 +97,24 @@ class ZendeskSync:
         """Read the export to its end; answer the accounts whose tickets changed."""
         async with self.db.sessions() as session:
             cursor = None if full else await cursors.cursor(session, NAME, TICKETS)
+            # Reading everything: what is stored is read once, not looked up page by page.
+            known = await store.all_organizations(session, NAME) if cursor is None else None
         changed_orgs: set[str] = set()
+        pages = 0
         while True:
             if cursor is None:
                 page = await self.client.ticket_page(start_time=EPOCH)
             else:
                 page = await self.client.ticket_page(cursor=cursor)
             async with self.db.sessions() as session:
-                changed_orgs |= await self._write_page(session, page, window, tally)
+                changed_orgs |= await self._write_page(session, page, window, tally, known)
                 if page.after_cursor:
                     await cursors.save_cursor(session, NAME, TICKETS, page.after_cursor, now=self.clock())
                 await self._finish(session, dry_run)
+            pages += 1
+            if pages in STATISTICS_AFTER or pages % STATISTICS_EVERY == 0:
+                async with self.db.sessions() as session:
+                    await store.refresh_statistics(session)
             if self.progress is not None:
                 self.progress(len(page.tickets))
             await lease.renew()
@@ -114,10 +124,20 @@ class ZendeskSync:
         return {links.accounts[org] for org in changed_orgs if org in links.accounts}
 
     async def _write_page(
-        self, session: AsyncSession, page: TicketPage, window: Window, tally: SyncTally
+        self,
+        session: AsyncSession,
+        page: TicketPage,
+        window: Window,
+        tally: SyncTally,
+        known: dict[str, str | None] | None,
     ) -> set[str]:
-        """Store one page's tickets; answer the organizations they were or are in."""
-        before = await store.organizations_of(session, NAME, [t.id for t in page.tickets])
+        """Store one page's tickets; answer the organizations they were or are in. ``known`` is every
+        stored ticket's organization when the whole export is read (kept up to date here)."""
+        ids = [t.id for t in page.tickets]
+        if known is None:
+            before = await store.organizations_of(session, NAME, ids)
+        else:
+            before = {ticket: known[ticket] for ticket in ids if ticket in known}
         keep: dict[str, dict[str, Any]] = {}
         drop: set[str] = set()
         orgs: set[str] = set()
@@ -141,6 +161,10 @@ class ZendeskSync:
             tally.add("updated" if ticket.id in before else "created")
         await store.drop_tickets(session, NAME, [t for t in drop if t in before])
         await store.save_tickets(session, list(keep.values()))
+        if known is not None:
+            for ticket in drop:
+                known.pop(ticket, None)
+            known.update({ticket: row["organization_id"] for ticket, row in keep.items()})
         return orgs
 
     async def _series(

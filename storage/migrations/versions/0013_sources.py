@@ -29,17 +29,17 @@ def upgrade() -> None:
         batch.alter_column("position", type_=sa.String(length=512), existing_nullable=False)
     op.create_table(
         "support_ticket",
-        sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("ticket_id", sa.String(length=64), nullable=False),
+        sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("organization_id", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("solved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("escalated", sa.Boolean(), nullable=False),
-        sa.PrimaryKeyConstraint("source", "ticket_id", name=op.f("pk_support_ticket")),
+        sa.PrimaryKeyConstraint("ticket_id", "source", name=op.f("pk_support_ticket")),
     )
     op.create_index(
-        "ix_support_ticket_source_organization_id", "support_ticket", ["source", "organization_id"], unique=False
+        "ix_support_ticket_organization_id_source", "support_ticket", ["organization_id", "source"], unique=False
     )
     op.create_table(
         "product_event",
@@ -94,7 +94,7 @@ def downgrade() -> None:
     op.drop_index("ix_product_event_features", table_name="product_event")
     op.drop_index("ix_product_event_account_key_day_activity_user", table_name="product_event")
     op.drop_table("product_event")
-    op.drop_index("ix_support_ticket_source_organization_id", table_name="support_ticket")
+    op.drop_index("ix_support_ticket_organization_id_source", table_name="support_ticket")
     op.drop_table("support_ticket")
     with op.batch_alter_table("sync_cursor") as batch:
         batch.alter_column("position", type_=sa.String(length=64), existing_nullable=False)
