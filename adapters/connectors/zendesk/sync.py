@@ -162,9 +162,9 @@ class ZendeskSync:
         await store.drop_tickets(session, NAME, [t for t in drop if t in before])
         await store.save_tickets(session, list(keep.values()))
         if known is not None:
-            for ticket in drop:
-                known.pop(ticket, None)
-            known.update({ticket: row["organization_id"] for ticket, row in keep.items()})
+            for gone in drop:
+                known.pop(gone, None)
+            known.update({kept: row["organization_id"] for kept, row in keep.items()})
         return orgs
 
     async def _series(
