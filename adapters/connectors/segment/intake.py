@@ -135,7 +135,6 @@ async def take_calls(
                 row["account_key"] = members.get(call.user) or row["account_key"]
             rows_by_id.setdefault(call.message_id, row)
     async with db.transaction() as session:
-        await store.lock_arrival_order(session)
         seen = await store.stored_message_ids(session, rows_by_id)
         rows = [row for message_id, row in rows_by_id.items() if message_id not in seen]
         keyless = {row["user"] for row in rows if row["account_key"] is None}
@@ -146,8 +145,10 @@ async def take_calls(
         known = await store.known_keys(session, {row["account_key"] for row in rows if row["account_key"]})
         for row in rows:
             row["counted"] = row["account_key"] in known
-        await store.store_events(session, rows)
         await store.remember_users(session, members, now=received)
+        # Held from drawing the events' numbers to the commit, as briefly as that.
+        await store.lock_arrival_order(session)
+        await store.store_events(session, rows)
     return Intake(
         accepted=len(rows),
         duplicates=kept - len(rows),
