@@ -142,7 +142,7 @@ async def _ingestion(ctx: BenchContext, db: Database) -> list[Figure]:
     }
     rng = random.Random(7)
     count = int(SECONDS * OFFERED / BATCH)
-    rates, p99s, ceilings, refusals = [], [], [], 0
+    rates, p99s, p50s, ceilings, refusals = [], [], [], [], 0
     sent: dict[tuple[str, date], set[str]] = defaultdict(set)
     numbered = 0
     async with running(
@@ -159,6 +159,7 @@ async def _ingestion(ctx: BenchContext, db: Database) -> list[Figure]:
             rate, latencies, refused = await _steady(url, token, batches)
             rates.append(rate)
             p99s.append(percentile(latencies, 99))
+            p50s.append(percentile(latencies, 50))
             refusals += refused
             ceilings.append(await _ceiling_p99(ctx, batches))
     correct = await _aggregates_correct(db, sent)
@@ -180,7 +181,8 @@ async def _ingestion(ctx: BenchContext, db: Database) -> list[Figure]:
             measured=f"{p99:.0f} ms",
             passed=p99 < P99_TARGET_MS and correct,
             runs=ctx.runs,
-            note=f"ceiling (a bare server that parses the body) p99 {ceiling:.1f} ms",
+            note=f"median {median(p50s):.0f} ms; ceiling (a bare server that parses the body) p99 "
+            f"{ceiling:.1f} ms",
         ),
     ]
 
@@ -221,7 +223,9 @@ INDEXES = {
     "ix_product_event_features": "CREATE INDEX ix_product_event_features ON product_event "
     "(account_key, day, feature) WHERE feature IS NOT NULL",
     "ix_product_event_uncounted": "CREATE INDEX ix_product_event_uncounted ON product_event (seq) "
-    "WHERE NOT counted",
+    "WHERE {not_counted}",
+    "ix_product_event_seats": "CREATE INDEX ix_product_event_seats ON product_event (account_key, day) "
+    "WHERE seats IS NOT NULL",
 }
 # PostgreSQL's unique constraint can go too; SQLite's is part of the table.
 UNIQUE = "uq_product_event_message_id"
@@ -277,8 +281,9 @@ async def _fill(ctx: BenchContext, db: Database, total: int, today: date) -> int
             "counted",
         )
         await loader.copy("product_event", columns, rows())
+        not_counted = "counted = 0" if ctx.backend == "sqlite" else "NOT counted"
         for create in INDEXES.values():
-            await loader.execute(create)
+            await loader.execute(create.format(not_counted=not_counted))
         if ctx.backend == "postgresql":
             await loader.execute(f"ALTER TABLE product_event ADD CONSTRAINT {UNIQUE} UNIQUE (message_id)")
     finally:

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, select, text, update
+from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,38 +124,52 @@ async def changed_keys(session: AsyncSession, after: int, upto: int) -> dict[str
 
 
 async def keys_since(session: AsyncSession, since: date) -> dict[str, date]:
-    """Account key -> its earliest day, for every key with counted events on or after ``since``."""
+    """Account key -> its earliest day on or after ``since``, for every key with events then (keys of no
+    account too: the caller keeps those it knows). Read from the account/day index alone."""
     rows = await session.execute(
         select(ProductEvent.account_key, func.min(ProductEvent.day))
-        .where(ProductEvent.day >= since, ProductEvent.counted)
+        .where(ProductEvent.day >= since, ProductEvent.account_key.is_not(None))
         .group_by(ProductEvent.account_key)
     )
     return {key: day for key, day in rows.all() if key is not None}
+
+
+async def _waiting_rows(session: AsyncSession) -> list[tuple[int, str, str | None, date]]:
+    """(seq, user, account key, day) of every event waiting for its account, read through the partial
+    index of waiting events (the order by ``seq`` makes it the planner's obvious choice)."""
+    rows = await session.execute(
+        select(ProductEvent.seq, ProductEvent.user, ProductEvent.account_key, ProductEvent.day)
+        .where(~ProductEvent.counted)
+        .order_by(ProductEvent.seq)
+    )
+    return [(seq, user, key, day) for seq, user, key, day in rows.all()]
 
 
 async def resolve_waiting(session: AsyncSession) -> dict[str, date]:
     """Give the events still waiting for their account what is known now, and count those whose account
     exists: first the users' accounts from their ``group`` calls since, then the accounts created since.
     Returns account key -> earliest day of the events that became counted."""
-    member = select(ProductUser.account_key).where(ProductUser.user == ProductEvent.user).scalar_subquery()
-    await session.execute(
-        update(ProductEvent)
-        .where(~ProductEvent.counted, ProductEvent.account_key.is_(None))
-        .where(exists().where(ProductUser.user == ProductEvent.user))
-        .values(account_key=member)
-        .execution_options(synchronize_session=False)
-    )
-    rows = await session.execute(
-        select(ProductEvent.account_key, func.min(ProductEvent.day))
-        .join(Account, Account.external_id == ProductEvent.account_key)
-        .where(~ProductEvent.counted)
-        .group_by(ProductEvent.account_key)
-    )
-    found = {key: day for key, day in rows.all() if key is not None}
-    for chunk in _chunks(sorted(found), IDS_PER_QUERY):
+    waiting = await _waiting_rows(session)
+    members = await accounts_of_users(session, {user for _seq, user, key, _day in waiting if key is None})
+    keyed = [(seq, key or members.get(user), day, key is None) for seq, user, key, day in waiting]
+    found_keys = [
+        {"seq": seq, "account_key": key}
+        for seq, key, _day, was_keyless in keyed
+        if was_keyless and key is not None
+    ]
+    if found_keys:  # one UPDATE by primary key, executed for each row
+        await session.execute(update(ProductEvent), found_keys)
+    known = await known_keys(session, {key for _seq, key, _day, _was in keyed if key is not None})
+    found: dict[str, date] = {}
+    counted: list[int] = []
+    for seq, key, day, _was in keyed:
+        if key is not None and key in known:
+            counted.append(seq)
+            found[key] = min(day, found.get(key, day))
+    for chunk in _chunks(counted, IDS_PER_QUERY):
         await session.execute(
             update(ProductEvent)
-            .where(~ProductEvent.counted, ProductEvent.account_key.in_(chunk))
+            .where(ProductEvent.seq.in_(chunk))
             .values(counted=True)
             .execution_options(synchronize_session=False)
         )
@@ -165,15 +179,13 @@ async def resolve_waiting(session: AsyncSession) -> dict[str, date]:
 async def waiting_keys(session: AsyncSession, limit: int) -> list[tuple[str | None, int, date]]:
     """The account keys of events waiting for an account: (key or None when the user made no ``group``
     call, events, earliest day), the most events first."""
-    events = func.count().label("events")
-    rows = await session.execute(
-        select(ProductEvent.account_key, events, func.min(ProductEvent.day))
-        .where(~ProductEvent.counted)
-        .group_by(ProductEvent.account_key)
-        .order_by(events.desc(), ProductEvent.account_key)
-        .limit(limit)
-    )
-    return [(key, int(count), day) for key, count, day in rows.all()]
+    counts: dict[str | None, int] = defaultdict(int)
+    first: dict[str | None, date] = {}
+    for _seq, _user, key, day in await _waiting_rows(session):
+        counts[key] += 1
+        first[key] = min(day, first.get(key, day))
+    ordered = sorted(counts, key=lambda key: (-counts[key], key or ""))
+    return [(key, counts[key], first[key]) for key in ordered[:limit]]
 
 
 async def daily_active_users(

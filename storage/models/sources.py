@@ -56,12 +56,22 @@ class ProductEvent(Base):
             sqlite_where=text("feature IS NOT NULL"),
             postgresql_where=text("feature IS NOT NULL"),
         ),
-        # Events not yet counted (their account is unknown) are few; only they are indexed.
+        # Events not yet counted (their account is unknown) are few; only they are indexed. Each
+        # dialect's condition is written as SQLAlchemy writes it in queries (SQLite has no boolean
+        # type: "counted = 0"), or the database would not see that the index applies.
         Index(
             "ix_product_event_uncounted",
             "seq",
-            sqlite_where=text("NOT counted"),
+            sqlite_where=text("counted = 0"),
             postgresql_where=text("NOT counted"),
+        ),
+        # Group calls that gave seats: a handful among the events.
+        Index(
+            "ix_product_event_seats",
+            "account_key",
+            "day",
+            sqlite_where=text("seats IS NOT NULL"),
+            postgresql_where=text("seats IS NOT NULL"),
         ),
     )
 

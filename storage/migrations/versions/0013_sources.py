@@ -76,8 +76,16 @@ def upgrade() -> None:
         "product_event",
         ["seq"],
         unique=False,
-        sqlite_where=sa.text("NOT counted"),
+        sqlite_where=sa.text("counted = 0"),
         postgresql_where=sa.text("NOT counted"),
+    )
+    op.create_index(
+        "ix_product_event_seats",
+        "product_event",
+        ["account_key", "day"],
+        unique=False,
+        sqlite_where=sa.text("seats IS NOT NULL"),
+        postgresql_where=sa.text("seats IS NOT NULL"),
     )
     op.create_table(
         "product_user",
@@ -90,6 +98,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("product_user")
+    op.drop_index("ix_product_event_seats", table_name="product_event")
     op.drop_index("ix_product_event_uncounted", table_name="product_event")
     op.drop_index("ix_product_event_features", table_name="product_event")
     op.drop_index("ix_product_event_account_key_day_activity_user", table_name="product_event")
@@ -99,4 +108,5 @@ def downgrade() -> None:
     with op.batch_alter_table("sync_cursor") as batch:
         batch.alter_column("position", type_=sa.String(length=64), existing_nullable=False)
     op.drop_index(op.f("ix_account_domain"), table_name="account")
-    op.drop_column("account", "domain")
+    with op.batch_alter_table("account") as batch:
+        batch.drop_column("domain")
