@@ -85,9 +85,10 @@ class PostgresLoader(Loader):
                 "SELECT setval(pg_get_serial_sequence('arr_change', 'id'), "
                 "(SELECT coalesce(max(id), 0) + 1 FROM arr_change), false)"
             )
-            # What autovacuum would soon do on a live server; done now, so that it does not run in the
-            # background of the first benchmark (it took the Segment intake's p99 from 136 ms to 273).
+            # What autovacuum and the checkpointer would soon do on a live server; done now, so that
+            # neither writes gigabytes in the background of the first benchmark's commits.
             await self.connection.execute("VACUUM (ANALYZE)")
+            await self.connection.execute("CHECKPOINT")
         finally:
             await self.connection.close()
 
