@@ -19,6 +19,7 @@ FOLLOWUP_DONE: Final = "followup.done"
 FOLLOWUP_SNOOZE: Final = "followup.snooze"
 
 MILESTONES_OF_ACCOUNT: Final = "milestones.of_account"
+TIMELINE_OF_ACCOUNT: Final = "timeline.of_account"
 MILESTONE_DONE: Final = "milestone.done"
 MILESTONE_SNOOZE: Final = "milestone.snooze"
 

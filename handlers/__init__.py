@@ -27,6 +27,7 @@ from handlers import (
     plans,
     retention,
     sync_status,
+    timeline,
     ttv,
 )
 from storage.db import Database
@@ -46,6 +47,7 @@ def register_all(registry: Registry) -> None:
         ttv,
         retention,
         sync_status,
+        timeline,
     ):
         module.register(registry)
 

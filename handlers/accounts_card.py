@@ -156,6 +156,7 @@ def card_buttons(ctx: BotContext, account_id: int) -> tuple[Button, ...]:
     wanted = (
         ("Log follow-up", actions.FOLLOWUP_OPEN_FORM, "primary"),
         ("Milestones", actions.MILESTONES_OF_ACCOUNT, None),
+        ("Timeline", actions.TIMELINE_OF_ACCOUNT, None),
         ("Success plan", actions.PLAN_OPEN, None),
         ("Send feedback to CX", actions.FEEDBACK_OPEN_FORM, None),
     )

@@ -78,7 +78,7 @@ Renewal: Tue 05 Jan 2027 (in 41 days)
 NPS 3 (detractor) “Every release breaks one of our saved reports.”
 CSAT 3
 Last touch: call 2 days ago by Maya Chen | ID ACME-001 | Confidence 100%
-[Log follow-up] [Milestones] [Success plan] [Send feedback to CX]"""
+[Log follow-up] [Milestones] [Timeline] [Success plan] [Send feedback to CX]"""
 
 
 @pytest.mark.parametrize(
@@ -94,6 +94,7 @@ async def test_account_card(bot: Bot, maya: Actor, team: Team, typed: str) -> No
     assert [(b.action, b.payload, b.style) for b in reply.buttons] == [
         ("followup.open_form", {"account_id": team.acme_rockets}, "primary"),
         ("milestones.of_account", {"account_id": team.acme_rockets}, None),
+        ("timeline.of_account", {"account_id": team.acme_rockets}, None),
         ("plan.open", {"account_id": team.acme_rockets}, None),
         ("feedback.open_form", {"account_id": team.acme_rockets}, None),
     ]
@@ -192,7 +193,7 @@ async def test_card_without_health_data_or_owner(bot: Bot, maya: Actor) -> None:
         "_not enough data: no component has data_\n"
         "ARR: $8.0k\nSegment: smb\nStage: n/a\nOwner: unassigned\nRenewal: n/a\n"
         "Last touch: none logged | ID NIM-001\n"
-        "[Log follow-up] [Milestones] [Success plan] [Send feedback to CX]"
+        "[Log follow-up] [Milestones] [Timeline] [Success plan] [Send feedback to CX]"
     )
     assert reply.summary == "Nimbus Freight: health n/a"
 

@@ -220,7 +220,7 @@ async def test_a_session_on_piped_input(sqlite_db: Database, team: Team, console
     card_start = lines.index("touchpoint> 1")
     assert lines[card_start + 1] == "== Acme Rockets =="
     assert (
-        "[1] Log follow-up  [2] Milestones  [3] Success plan  [4] Send feedback to CX" in lines[card_start:]
+        "[1] Log follow-up  [2] Milestones  [3] Timeline  [4] Success plan  [5] Send feedback to CX" in lines[card_start:]
     )
     assert after("== Log follow-up ==  (type `cancel` at any field to stop)", 14) == [
         "== Log follow-up ==  (type `cancel` at any field to stop)",
@@ -400,7 +400,7 @@ def test_console_end_to_end(workdir: tuple[Path, dict[str, str]]) -> None:
     assert "touchpoint> account acme rockts" in out
     assert "== Acme Rockets ==" in out
     assert "Owner: Maya Chen" in out
-    assert "[1] Log follow-up  [2] Milestones  [3] Success plan  [4] Send feedback to CX" in out
+    assert "[1] Log follow-up  [2] Milestones  [3] Timeline  [4] Success plan  [5] Send feedback to CX" in out
     start = out.index("== Log follow-up ==  (type `cancel` at any field to stop)")
     assert out[start : start + 11] == [
         "== Log follow-up ==  (type `cancel` at any field to stop)",

@@ -287,7 +287,7 @@ async def test_card_offers_only_buttons_whose_actions_exist(sqlite_db: Database,
     maya = await actor_for(sqlite_db, MAYA)
     assert (await ask(only_accounts, maya, "account acme rockets")).buttons == ()
     labels = [b.label for b in (await ask(full, maya, "account acme rockets")).buttons]
-    assert labels == ["Log follow-up", "Milestones", "Success plan", "Send feedback to CX"]
+    assert labels == ["Log follow-up", "Milestones", "Timeline", "Success plan", "Send feedback to CX"]
 
 
 # -------------------------------------------------------------------------------------------- context

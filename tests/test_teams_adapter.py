@@ -114,6 +114,7 @@ async def test_personal_chat_command_is_answered_with_a_card(env: TeamsEnv) -> N
     assert [a["title"] for a in card["body"][-1]["actions"]] == [
         "Log follow-up",
         "Milestones",
+        "Timeline",
         "Success plan",
         "Send feedback to CX",
     ]

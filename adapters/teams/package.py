@@ -77,11 +77,13 @@ OFF_MENU: dict[tuple[str, ...], dict[str, str]] = {
         "digest": "set up once, mostly for a channel (in the channel's menu); `help` lists it here",
         "retention": "a quarterly figure for leaders, asked now and then; `help` lists it",
         "sync": "for admins checking the CRM sync; `help` lists it",
+        "timeline": "opened from the account card's Timeline button; `help` lists it",
     },
     SHARED: {
         "home": "one person's own overview: answered in their personal chat, so offered there only",
         "retention": "a quarterly figure for leaders, asked now and then; `help` lists it",
         "sync": "for admins checking the CRM sync; `help` lists it",
+        "timeline": "opened from the account card's Timeline button; `help` lists it",
     },
 }
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")

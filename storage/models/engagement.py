@@ -94,3 +94,5 @@ class FollowUp(Base):
     snoozed_until: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The chat message it was logged from ("Log to account"), shown on the account's timeline.
+    source_link: Mapped[str | None] = mapped_column(String(1000))
