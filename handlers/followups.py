@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -34,6 +35,7 @@ from storage import queries
 from storage.models import FollowUp, FollowUpKind, FollowUpStatus
 
 SNOOZE_CHOICES = (1, 7)
+MAX_LINK = 1000  # the column's size
 KIND_LABELS = {"call": "Call", "email": "Email", "meeting": "Meeting", "qbr": "QBR", "note": "Note"}
 
 
@@ -57,21 +59,29 @@ def follow_up_form(
     summary: str = "",
     errors: dict[str, str] | None = None,
     values: dict[str, str] | None = None,
+    source_link: str | None = None,
+    named: Sequence[str] = (),
 ) -> Form:
-    """The follow-up form; without an account (a message shortcut) it asks which account first."""
+    """The follow-up form; without an account (a message shortcut) it asks which account first,
+    proposing the first account ``named`` in the message. ``source_link`` (the message) is kept."""
     values = values or {}
     account_input: tuple[FormInput, ...] = ()
     if account_id is None:
+        label = "Account (name or id)"
+        if len(named) > 1:
+            label = truncate(f"Account (named in the message: {', '.join(named)})", 140)
         account_input = (
             FormInput(
                 id="account",
-                label="Account (name or id)",
-                initial=values.get("account") or None,
+                label=label,
+                initial=values.get("account") or (named[0] if named else None),
                 max_length=200,
             ),
         )
     what = f"What happened with {truncate(account_name, 60)}?" if account_name else "What happened?"
     payload: Payload = {"account_id": account_id} if account_id is not None else {}
+    if source_link:
+        payload["source_link"] = source_link
     return Form(
         title="Log follow-up",
         inputs=(
@@ -80,7 +90,7 @@ def follow_up_form(
                 id="kind",
                 label="Kind",
                 kind=InputKind.SELECT,
-                initial=values.get("kind", "call"),
+                initial=values.get("kind", "note" if source_link else "call"),
                 options=tuple(Option(value=k.value, label=KIND_LABELS[k.value]) for k in FollowUpKind),
             ),
             FormInput(
@@ -124,12 +134,23 @@ async def log_command(ctx: BotContext, request: Request) -> Response:
     return await _form_for(ctx, request, found.match.id)
 
 
+def source_link_of(request: Request) -> str | None:
+    """The message a form was opened from: a web link, or nothing (the payload comes back from the client)."""
+    link = str(request.payload.get("source_link") or "").strip()
+    return link if link.startswith("https://") and len(link) <= MAX_LINK and link.isprintable() else None
+
+
 async def open_form_action(ctx: BotContext, request: Request) -> Response:
-    """The form for the account in the payload, or asking for the account (a message shortcut)."""
+    """The form for the account in the payload, or asking for the account (a message shortcut), with the
+    accounts the message names proposed."""
     summary = str(request.payload.get("summary") or "")
+    link = source_link_of(request)
     if request.payload.get("account_id") is None:
-        return follow_up_form(None, None, summary=summary)
-    return await _form_for(ctx, request, payload_int(request, "account_id"), summary=summary)
+        named = [ref.name for ref in await ctx.accounts.named_in(summary)] if summary else []
+        return follow_up_form(None, None, summary=summary, source_link=link, named=named)
+    return await _form_for(
+        ctx, request, payload_int(request, "account_id"), summary=summary, source_link=link
+    )
 
 
 async def _account_from_values(ctx: BotContext, request: Request) -> tuple[int | None, str | None]:
@@ -143,26 +164,31 @@ async def _account_from_values(ctx: BotContext, request: Request) -> tuple[int |
     return (account.id if account else None), problem
 
 
-async def _form_for(ctx: BotContext, request: Request, account_id: int, *, summary: str = "") -> Form:
+async def _form_for(
+    ctx: BotContext, request: Request, account_id: int, *, summary: str = "", source_link: str | None = None
+) -> Form:
     async with ctx.db.sessions() as session:
         account = await account_for_change(session, request.actor, account_id)
-    return follow_up_form(account.id, account.name, summary=summary)
+    return follow_up_form(account.id, account.name, summary=summary, source_link=source_link)
 
 
 async def save_action(ctx: BotContext, request: Request) -> Response:
     today = ctx.today(request.actor)
+    link = source_link_of(request)
     account_id, account_problem = await _account_from_values(ctx, request)
     if account_id is None:
-        blank = follow_up_form(None, None, values=request.values)
+        blank = follow_up_form(None, None, values=request.values, source_link=link)
         errors = validate_form(blank, request.values, today=today)
         errors.setdefault("account", account_problem or "Account is required.")
-        return follow_up_form(None, None, values=request.values, errors=errors)
+        return follow_up_form(None, None, values=request.values, errors=errors, source_link=link)
     async with ctx.db.transaction() as session:
         account = await account_for_change(session, request.actor, account_id)
-        form = follow_up_form(account.id, account.name, values=request.values)
+        form = follow_up_form(account.id, account.name, values=request.values, source_link=link)
         errors = validate_form(form, request.values, today=today)
         if errors:
-            return follow_up_form(account.id, account.name, values=request.values, errors=errors)
+            return follow_up_form(
+                account.id, account.name, values=request.values, errors=errors, source_link=link
+            )
         due = request.values.get("due_date", "").strip()
         next_step = (request.values.get("next_step") or "").strip() or None
         # A touchpoint with a next step stays open until that step is done; a plain record is done at once.
@@ -177,6 +203,7 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
             status=FollowUpStatus.OPEN.value if still_open else FollowUpStatus.DONE.value,
             created_at=ctx.now(),
             done_at=None if still_open else ctx.now(),
+            source_link=link,
         )
         session.add(follow_up)
         await session.flush()
@@ -193,7 +220,9 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
     kind = KIND_LABELS.get(follow_up.kind, follow_up.kind)
     kind = kind if kind.isupper() else kind.lower()  # "QBR" stays upper case
     what = f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"  # "an email", "a call"
-    text = f"✅ Logged {what} for **{account.name}**."
+    text = f"✅ Logged {what} for **{account.name}**" + (
+        ", with a link to the message, on its timeline." if link else "."
+    )
     if follow_up.next_step or follow_up.due_date:
         step = follow_up.next_step or "follow up"
         text += f"\nNext step: {step}" + (

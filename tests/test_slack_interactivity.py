@@ -31,6 +31,7 @@ from tests.slack_env import (
     slack_env,
 )
 from tests.slack_requests import (
+    CHANNEL_ID,
     block_action,
     click,
     message_shortcut,
@@ -302,6 +303,28 @@ async def test_message_shortcut_opens_the_form_with_the_message_as_summary(env: 
     confirmation = (await env.fake.wait_for("chat.postEphemeral"))[0].body
     assert "Logged a note for *Acme Rockets*" in reply_text(confirmation)
     assert await count_follow_ups(env.db) == before + 1
+
+
+async def test_log_to_account_proposes_the_named_account_and_keeps_the_message_link(env: SlackEnv) -> None:
+    text = "Spoke with Acme Rockets: they want SSO before the renewal"
+    await env.post(
+        message_shortcut("log_followup_shortcut", text, user_id=MAYA, response_url=env.fake.response_url())
+    )
+    view = await opened_view(env)
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    assert blocks["account"]["element"]["initial_value"] == "Acme Rockets"
+    assert blocks["kind"]["element"]["initial_option"]["value"] == "note"
+    state = modal_state(view, {"account": "Acme Rockets", "kind": "note", "summary": text})
+    assert (await env.post(view_submission(view, state, user_id=MAYA))).text == ""
+    confirmation = reply_text((await env.fake.wait_for("chat.postEphemeral"))[0].body)
+    assert "Logged a note for *Acme Rockets*, with a link to the message, on its timeline." in confirmation
+    async with env.db.sessions() as session:
+        link = (
+            await session.execute(select(FollowUp.source_link).order_by(FollowUp.id.desc()).limit(1))
+        ).scalar_one()
+    assert link == f"https://slack.com/archives/{CHANNEL_ID}/p1715000300000200"
+    timeline = reply_text(await command(env, "timeline acme rockets followups"))
+    assert "Note: Spoke with Acme Rockets" in timeline and link in timeline
 
 
 async def test_message_shortcut_form_wants_one_account(env: SlackEnv) -> None:

@@ -97,17 +97,28 @@ def metadata_context(address: Address) -> dict[str, Any]:
     return {"channel": address.target} if address.target else {}
 
 
+def message_link(channel: str, ts: str) -> str | None:
+    """A link to a message (Slack sends it on to the workspace's own address)."""
+    return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if channel and ts else None
+
+
 def log_shortcut_request(body: dict[str, Any], actor: Actor) -> Request:
-    """ "Log as follow-up" on a message: the follow-up form, with the message as its summary."""
+    """ "Log to account" on a message: the follow-up form, with the message as its text and a link
+    back to it."""
     message = body.get("message") or {}
     channel = str((body.get("channel") or {}).get("id") or "")
     address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
+    text = texts.sanitize(str(message.get("text") or ""), multiline=True)[:2900]
+    payload: dict[str, Any] = {"summary": text}
+    link = message_link(channel, str(message.get("ts") or ""))
+    if link:
+        payload["source_link"] = link
     return Request(
         kind=RequestKind.ACTION,
         actor=actor,
         address=address,
         action=actions.FOLLOWUP_OPEN_FORM,
-        payload={"summary": texts.sanitize(str(message.get("text") or ""), multiline=True)[:2900]},
+        payload=payload,
     )
 
 
@@ -115,9 +126,8 @@ def feedback_shortcut_request(body: dict[str, Any], actor: Actor) -> Request:
     """ "Send as feedback" on a message: the feedback form, with the message and a link back to it."""
     message = body.get("message") or {}
     channel = str((body.get("channel") or {}).get("id") or "")
-    ts = str(message.get("ts") or "")
     address = Address(platform=Platform.SLACK, target=channel, user=actor.platform_user_id)
-    link = f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}" if channel and ts else None
+    link = message_link(channel, str(message.get("ts") or ""))
     return Request(
         kind=RequestKind.ACTION,
         actor=actor,

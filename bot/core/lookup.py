@@ -62,6 +62,11 @@ class LookupResult:
     more_complete: bool = True
 
 
+# A name is looked for in a message as a run of up to this many words.
+NAME_WORDS = 6
+PUNCTUATION = ".,;:!?()[]{}\"'“”‘’«»<>*_`"
+
+
 class AccountIndex:
     """The in-memory name index for one database."""
 
@@ -127,6 +132,32 @@ class AccountIndex:
             names = ", ".join(c.name for c in found.candidates)
             return None, f"Several accounts match: {names}{more_text(found, ' (and {} more)')}."
         return None, f"No account matches “{typed}”."
+
+    async def named_in(self, text: str, *, limit: int = 5) -> list[AccountRef]:
+        """The accounts whose whole name (or external id) appears in ``text``, in order of appearance:
+        what a message shortcut offers first. Word runs of up to :data:`NAME_WORDS` words are looked up
+        exactly, so a name inside a longer word does not count."""
+        async with self._lock:
+            await self._refresh()
+        words = [word.strip(PUNCTUATION) for word in name_key(text).split()]
+        found: list[AccountRef] = []
+        seen: set[int] = set()
+        for start in range(len(words)):
+            for length in range(min(NAME_WORDS, len(words) - start), 0, -1):
+                key = " ".join(words[start : start + length])
+                refs = self._by_key.get(key, [])
+                if not refs and length == 1:
+                    ref = self._by_external_id.get(key)
+                    refs = [ref] if ref is not None else []
+                if refs:
+                    for ref in refs:
+                        if ref.id not in seen:
+                            seen.add(ref.id)
+                            found.append(ref)
+                    break
+            if len(found) >= limit:
+                break
+        return found[:limit]
 
     def _with_prefix(self, key: str) -> list[AccountRef]:
         """Accounts whose key starts with ``key``, in key order (a binary search, not a scan)."""
