@@ -46,6 +46,9 @@ async def lock_arrival_order(session: AsyncSession) -> None:
 
 async def stored_message_ids(session: AsyncSession, message_ids: Collection[str]) -> set[str]:
     """The ids of ``message_ids`` already stored: deliveries seen before."""
+    if session.get_bind().dialect.name == "postgresql":  # one prepared statement, whatever the count
+        rows = await session.execute(_PG_STORED, {"ids": sorted(message_ids)})
+        return set(rows.scalars())
     found: set[str] = set()
     for chunk in _chunks(sorted(message_ids), IDS_PER_QUERY):
         rows = await session.execute(
@@ -55,12 +58,41 @@ async def stored_message_ids(session: AsyncSession, message_ids: Collection[str]
     return found
 
 
+# PostgreSQL: the rows as one array per column, unnested by one prepared statement. A statement built
+# for each batch spent 14 ms of every 100 rows compiling its 1,000 parameters (the database: 0.4 ms).
+_PG_INSERT = text(
+    'INSERT INTO product_event (message_id, received_at, day, "user", account_key, kind, activity, feature, '
+    "seats, counted) SELECT * FROM unnest(CAST(:message_id AS VARCHAR[]), "
+    "CAST(:received_at AS TIMESTAMPTZ[]), CAST(:day AS DATE[]), CAST(:user AS VARCHAR[]), "
+    "CAST(:account_key AS VARCHAR[]), CAST(:kind AS VARCHAR[]), "
+    "CAST(:activity AS BOOLEAN[]), CAST(:feature AS VARCHAR[]), CAST(:seats AS FLOAT8[]), "
+    "CAST(:counted AS BOOLEAN[])) ON CONFLICT (message_id) DO NOTHING"
+)
+_PG_STORED = text("SELECT message_id FROM product_event WHERE message_id = ANY(CAST(:ids AS VARCHAR[]))")
+_COLUMNS = (
+    "message_id",
+    "received_at",
+    "day",
+    "user",
+    "account_key",
+    "kind",
+    "activity",
+    "feature",
+    "seats",
+    "counted",
+)
+
+
 async def store_events(session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert ``rows`` (the columns of :class:`ProductEvent` but ``seq``); an id stored meanwhile by a
     concurrent delivery of the same event is left as it is."""
-    if rows:
-        statement = _insert(session)(ProductEvent).on_conflict_do_nothing(index_elements=["message_id"])
-        await session.execute(statement, list(rows))
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_PG_INSERT, {column: [row[column] for row in rows] for column in _COLUMNS})
+        return
+    statement = sqlite.insert(ProductEvent).on_conflict_do_nothing(index_elements=["message_id"])
+    await session.execute(statement, list(rows))
 
 
 async def accounts_of_users(session: AsyncSession, users: Collection[str]) -> dict[str, str]:
