@@ -21,7 +21,8 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import aiohttp
 import structlog
@@ -198,3 +199,39 @@ class JsonHttp:
             wait_seconds=wait,
         )
         await self._sleep(wait)
+
+
+class OwnedSession:
+    """The HTTP session of a connector's client: one passed in is the caller's and left open; otherwise
+    the client makes its own when first needed and closes it on the way out (``async with``).
+    :meth:`_forget` drops what was built on the session when it is closed."""
+
+    def __init__(self, session: aiohttp.ClientSession | None) -> None:
+        self._session = session
+        self._owns_session = session is None
+
+    def _http_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    def _open(self) -> None:
+        """Called on entering ``async with``: build what the client needs up front."""
+
+    def _forget(self) -> None:
+        """Called when the client's own session is closed."""
+
+    async def __aenter__(self) -> Self:
+        self._open()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+            self._forget()

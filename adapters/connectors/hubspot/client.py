@@ -15,14 +15,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 
 from adapters.connectors.crm.batch import BatchResult
 from adapters.connectors.errors import ConnectorError
-from adapters.connectors.http import HttpAnswer, JsonHttp, Sleep
+from adapters.connectors.http import HttpAnswer, JsonHttp, OwnedSession, Sleep
 from adapters.connectors.hubspot.answers import (
     DAILY_LIMIT_MESSAGE,
     SYSTEM,
@@ -70,7 +69,7 @@ SEARCH_CEILING = 10_000  # "The search endpoints are limited to 10,000 total res
 BATCH_MAX = 100
 
 
-class HubSpotClient:
+class HubSpotClient(OwnedSession):
     """HubSpot's CRM v3 API at ``base_url`` (``https://api.hubapi.com``) with a private app's ``token``.
 
     Use it as an async context manager; a session it made itself is closed on the way out, one passed in is
@@ -94,8 +93,7 @@ class HubSpotClient:
             raise ValueError(f"search_page_size must be between 1 and {SEARCH_PAGE_MAX}")
         self._base_url = base_url
         self._token = token
-        self._session = session
-        self._owns_session = session is None
+        super().__init__(session)
         self._sleep = sleep
         self._timeout = timeout
         self._http: JsonHttp | None = None
@@ -103,19 +101,11 @@ class HubSpotClient:
         self.search_page_size = search_page_size
         self.search_ceiling = search_ceiling
 
-    async def __aenter__(self) -> Self:
+    def _open(self) -> None:
         self._client()
-        return self
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session, self._http = None, None
+    def _forget(self) -> None:
+        self._http = None
 
     # --------------------------------------------------------------------------------------- reads
 
@@ -282,10 +272,8 @@ class HubSpotClient:
 
     def _client(self) -> JsonHttp:
         if self._http is None:
-            if self._session is None:
-                self._session = aiohttp.ClientSession()
             self._http = JsonHttp(
-                self._session,
+                self._http_session(),
                 self._base_url,
                 system=SYSTEM,
                 headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},

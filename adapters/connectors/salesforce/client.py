@@ -21,14 +21,20 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 import structlog
 
 from adapters.connectors.errors import ConnectorError, ConnectorLimitError, ConnectorSchemaError
-from adapters.connectors.http import DEFAULT_MAX_TRIES, FIRST_BACKOFF_SECONDS, HttpAnswer, JsonHttp, Sleep
+from adapters.connectors.http import (
+    DEFAULT_MAX_TRIES,
+    FIRST_BACKOFF_SECONDS,
+    HttpAnswer,
+    JsonHttp,
+    OwnedSession,
+    Sleep,
+)
 from adapters.connectors.salesforce.answers import (
     SYSTEM,
     BatchResult,
@@ -69,7 +75,7 @@ _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 log = structlog.get_logger(__name__)
 
 
-class SalesforceClient:
+class SalesforceClient(OwnedSession):
     """Salesforce's REST API for the org at ``login_url`` (its My Domain URL), signed in as the connected
     app ``client_id``/``client_secret``.
 
@@ -97,8 +103,7 @@ class SalesforceClient:
         self._client_id = client_id
         self._secret = client_secret
         self.api_version = api_version
-        self._session = session
-        self._owns_session = session is None
+        super().__init__(session)
         self._sleep = sleep
         self._timeout = timeout
         self.batch_size = batch_size
@@ -108,20 +113,8 @@ class SalesforceClient:
         self._https: dict[bool, JsonHttp] = {}  # by "is a query": queries carry the batch size header
         self._token_lock = asyncio.Lock()
 
-    async def __aenter__(self) -> Self:
-        self._open()
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session = None
-            self._https.clear()
+    def _forget(self) -> None:
+        self._https.clear()
 
     @property
     def data_path(self) -> str:
@@ -236,10 +229,8 @@ class SalesforceClient:
         if used * 100 > SLOW_DOWN_PERCENT * limit:
             await self._sleep(SLOW_DOWN_SECONDS)
 
-    def _open(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-        return self._session
+    def _open(self) -> None:
+        self._http_session()
 
     def _http(self, query: bool) -> JsonHttp:
         http = self._https.get(query)
@@ -249,7 +240,7 @@ class SalesforceClient:
             if query:
                 headers["Sforce-Query-Options"] = f"batchSize={self.batch_size}"
             http = JsonHttp(
-                self._open(),
+                self._http_session(),
                 self._instance_url,
                 system=SYSTEM,
                 headers=headers,
@@ -280,7 +271,7 @@ class SalesforceClient:
         while True:
             problem: str
             try:
-                async with self._open().post(
+                async with self._http_session().post(
                     url,
                     data=form,
                     headers={"Accept": "application/json"},

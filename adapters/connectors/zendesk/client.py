@@ -23,12 +23,11 @@ import asyncio
 import base64
 from collections.abc import AsyncIterator
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiohttp
 
-from adapters.connectors.http import JsonHttp, Sleep
+from adapters.connectors.http import JsonHttp, OwnedSession, Sleep
 from adapters.connectors.zendesk.answers import (
     SYSTEM,
     Organization,
@@ -68,7 +67,7 @@ ADMIN = "a Zendesk admin"
 AGENT = "a Zendesk agent or admin"
 
 
-class ZendeskClient:
+class ZendeskClient(OwnedSession):
     """The Zendesk Support API of the account at ``base_url`` (``https://<subdomain>.zendesk.com``), as the
     user ``email`` with the API token ``api_token``.
 
@@ -95,27 +94,18 @@ class ZendeskClient:
         self._base_url = base_url.rstrip("/")
         self._email = email
         self._api_token = api_token
-        self._session = session
-        self._owns_session = session is None
+        super().__init__(session)
         self._sleep = sleep
         self._timeout = timeout
         self._http: JsonHttp | None = None
         self.page_size = page_size
         self.list_page_size = list_page_size
 
-    async def __aenter__(self) -> Self:
+    def _open(self) -> None:
         self._client()
-        return self
 
-    async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        if self._owns_session and self._session is not None:
-            await self._session.close()
-            self._session, self._http = None, None
+    def _forget(self) -> None:
+        self._http = None
 
     # --------------------------------------------------------------------------------------- reads
 
@@ -171,11 +161,9 @@ class ZendeskClient:
 
     def _client(self) -> JsonHttp:
         if self._http is None:
-            if self._session is None:
-                self._session = aiohttp.ClientSession()
             credentials = f"{self._email}/token:{self._api_token}".encode()
             self._http = JsonHttp(
-                self._session,
+                self._http_session(),
                 self._base_url,
                 system=SYSTEM,
                 headers={
