@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import Database
 from storage.models import Account, CrmLink, LinkState, SyncCursor, SyncLease, SyncRun, SyncStatus
 
+IDS_PER_QUERY = 1_000
+
 
 def _insert(session: AsyncSession) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
@@ -34,10 +36,17 @@ async def linked_accounts(session: AsyncSession, connector: str, crm_ids: Collec
 
 
 async def accounts_by_external_id(session: AsyncSession, external_ids: Collection[str]) -> dict[str, int]:
-    if not external_ids:
-        return {}
-    stmt = select(Account.external_id, Account.id).where(Account.external_id.in_(list(external_ids)))
-    return {external_id: account_id for external_id, account_id in (await session.execute(stmt)).all()}
+    """external id -> account id, for the ids of ``external_ids`` that are an account's; asked
+    :data:`IDS_PER_QUERY` at a time (SQLite takes at most 32,766 parameters in a statement)."""
+    wanted = sorted(external_ids)
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        chunk = wanted[start : start + IDS_PER_QUERY]
+        stmt = select(Account.external_id, Account.id).where(Account.external_id.in_(chunk))
+        found.update(
+            {external_id: account_id for external_id, account_id in (await session.execute(stmt)).all()}
+        )
+    return found
 
 
 async def accounts_linked_elsewhere(

@@ -18,7 +18,8 @@ from sqlalchemy import and_, delete, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Account, ProductEvent, ProductUser
+from storage.connectors import accounts_by_external_id
+from storage.models import ProductEvent, ProductUser
 
 # An arbitrary constant naming the lock on PostgreSQL ("tpev" in ASCII).
 _ARRIVAL_LOCK = 0x74706576
@@ -119,25 +120,6 @@ async def remember_users(session: AsyncSession, members: Mapping[str, str], *, n
     await session.execute(statement, rows)
 
 
-async def known_keys(session: AsyncSession, keys: Collection[str]) -> set[str]:
-    """The keys of ``keys`` that are an account's external id."""
-    found: set[str] = set()
-    for chunk in _chunks(sorted(keys), IDS_PER_QUERY):
-        rows = await session.execute(select(Account.external_id).where(Account.external_id.in_(chunk)))
-        found.update(rows.scalars())
-    return found
-
-
-async def account_ids(session: AsyncSession, keys: Collection[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(sorted(keys), IDS_PER_QUERY):
-        rows = await session.execute(
-            select(Account.external_id, Account.id).where(Account.external_id.in_(chunk))
-        )
-        found.update({key: account_id for key, account_id in rows.all()})
-    return found
-
-
 # --- aggregation --------------------------------------------------------------------------------------
 
 
@@ -191,7 +173,9 @@ async def resolve_waiting(session: AsyncSession) -> dict[str, date]:
     ]
     if found_keys:  # one UPDATE by primary key, executed for each row
         await session.execute(update(ProductEvent), found_keys)
-    known = await known_keys(session, {key for _seq, key, _day, _was in keyed if key is not None})
+    known = await accounts_by_external_id(
+        session, {key for _seq, key, _day, _was in keyed if key is not None}
+    )
     found: dict[str, date] = {}
     counted: list[int] = []
     for seq, key, day, _was in keyed:

@@ -135,7 +135,7 @@ class SegmentCounts:
                 if filled < today:
                     recent = await store.keys_since(session, today - timedelta(days=FEATURE_DAYS - 1))
                     _merge(dirty, {key: filled + timedelta(days=1) for key in recent})
-            ids = await store.account_ids(session, dirty)
+            ids = await cursors.accounts_by_external_id(session, dirty)
         tally.add("read", len(dirty))
         keys = sorted(key for key in dirty if key in ids)
         done = 0

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from adapters.connectors.segment.spec import SpecCall
 from adapters.connectors.sources_config import SegmentConfig
 from storage import product_events as store
+from storage.connectors import accounts_by_external_id
 from storage.db import Database
 
 MAX_SEATS = 10_000_000.0
@@ -142,7 +143,8 @@ async def take_calls(
         for row in rows:
             if row["account_key"] is None:
                 row["account_key"] = remembered.get(row["user"])
-        known = await store.known_keys(session, {row["account_key"] for row in rows if row["account_key"]})
+        keys = {row["account_key"] for row in rows if row["account_key"]}
+        known = await accounts_by_external_id(session, keys)
         for row in rows:
             row["counted"] = row["account_key"] in known
         await store.remember_users(session, members, now=received)
