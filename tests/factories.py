@@ -47,6 +47,7 @@ from storage.models import (
     Milestone,
     Person,
     SurveyResponse,
+    UsageMetric,
 )
 from storage.names import name_key
 
@@ -577,3 +578,14 @@ async def count(db: Database, model: Any) -> int:
 async def get_row(db: Database, model: Any, key: Any) -> Any:
     async with db.sessions() as s:
         return await s.get(model, key)
+
+
+async def usage_series(db: Database, external_id: str, metric: str) -> dict[date, float]:
+    """The daily values of ``metric`` stored for the account ``external_id``."""
+    async with db.sessions() as session:
+        rows = await session.execute(
+            select(UsageMetric.day, UsageMetric.value)
+            .join(Account, Account.id == UsageMetric.account_id)
+            .where(Account.external_id == external_id, UsageMetric.metric == metric)
+        )
+        return dict(rows.all())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,8 @@ from adapters.connectors.sources_config import SegmentConfig
 from bot.settings import Settings, get_settings
 from storage.api_tokens import create_token
 from storage.db import Database
-from storage.models import Account, Person, ProductEvent, ProductUser, UsageMetric
+from storage.models import Account, Person, ProductEvent, ProductUser
+from tests.factories import usage_series
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 TODAY = NOW.date()
@@ -116,16 +117,6 @@ async def count(
     return await run_sync(db, "segment", work, full=full, dry_run=False, clock=lambda: now)
 
 
-async def metrics(db: Database, external_id: str, metric: str) -> dict[date, float]:
-    async with db.sessions() as session:
-        rows = await session.execute(
-            select(UsageMetric.day, UsageMetric.value)
-            .join(Account, Account.id == UsageMetric.account_id)
-            .where(Account.external_id == external_id, UsageMetric.metric == metric)
-        )
-        return dict(rows.all())
-
-
 async def stored(db: Database) -> int:
     async with db.sessions() as session:
         return int((await session.execute(select(func.count()).select_from(ProductEvent))).scalar_one())
@@ -169,12 +160,12 @@ async def test_a_batch_is_stored_once_and_counted_per_account_and_day(
     outcome = await count(db, config)
     assert outcome.error is None
     day_before = TODAY - timedelta(days=1)
-    assert await metrics(db, "acme", "active_users") == {day_before: 2.0, TODAY: 1.0}
-    assert await metrics(db, "globex", "active_users") == {day_before: 1.0, TODAY: 0.0}
-    assert await metrics(db, "acme", "features_adopted") == {day_before: 2.0, TODAY: 3.0}
-    assert await metrics(db, "acme", "features_available") == {day_before: 3.0, TODAY: 3.0}
-    assert await metrics(db, "acme", "licensed_seats") == {day_before: 25.0, TODAY: 25.0}
-    assert await metrics(db, "globex", "licensed_seats") == {day_before: 10.0, TODAY: 10.0}
+    assert await usage_series(db, "acme", "active_users") == {day_before: 2.0, TODAY: 1.0}
+    assert await usage_series(db, "globex", "active_users") == {day_before: 1.0, TODAY: 0.0}
+    assert await usage_series(db, "acme", "features_adopted") == {day_before: 2.0, TODAY: 3.0}
+    assert await usage_series(db, "acme", "features_available") == {day_before: 3.0, TODAY: 3.0}
+    assert await usage_series(db, "acme", "licensed_seats") == {day_before: 25.0, TODAY: 25.0}
+    assert await usage_series(db, "globex", "licensed_seats") == {day_before: 10.0, TODAY: 10.0}
 
 
 async def test_late_events_land_on_their_day_and_too_late_ones_are_not_counted(
@@ -196,10 +187,10 @@ async def test_late_events_land_on_their_day_and_too_late_ones_are_not_counted(
     )
     assert (status, body["accepted"], body["late"]) == (200, 1, 1)
     await count(db, config)
-    active = await metrics(db, "acme", "active_users")
+    active = await usage_series(db, "acme", "active_users")
     assert active[six_days_ago.date()] == 1.0
     assert sum(active.values()) == 1.0
-    adopted = await metrics(db, "acme", "features_adopted")
+    adopted = await usage_series(db, "acme", "features_adopted")
     # The late event's feature counts from its day to today: it is inside every 30-day window since.
     assert {day: value for day, value in adopted.items() if value} == {
         six_days_ago.date() + timedelta(days=n): 1.0 for n in range(7)
@@ -225,7 +216,7 @@ async def test_events_of_an_unknown_account_wait_and_count_once_it_exists(
     await post(client, token, group("g2", "u10", "initech"))
     outcome = await count(db, config)
     assert outcome.tally.problems == type(outcome.tally.problems)()
-    assert await metrics(db, "initech", "active_users") == {TODAY: 2.0}
+    assert await usage_series(db, "initech", "active_users") == {TODAY: 2.0}
     async with db.sessions() as session:
         users = dict((await session.execute(select(ProductUser.user, ProductUser.account_key))).all())
     assert users == {"u9": "initech", "u10": "initech"}

@@ -6,7 +6,7 @@ and PostgreSQL; every time comes from a fixed clock."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from adapters.connectors.zendesk.sync import ZendeskSync
 from bot.feedback.routing import Routing
 from storage.db import Database
 from storage.models import Account, CrmLink, FeedbackItem, Person, SupportTicket, SurveyResponse, UsageMetric
+from tests.factories import usage_series
 from tests.fakes.zendesk import EMAIL, TOKEN, FakeZendesk, ManualClock
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -87,16 +88,6 @@ async def sync(
         return await run_sync(db, "zendesk", work, full=full, dry_run=dry_run, clock=lambda: now)
 
 
-async def series(db: Database, external_id: str, metric: str) -> dict[date, float]:
-    async with db.sessions() as session:
-        rows = await session.execute(
-            select(UsageMetric.day, UsageMetric.value)
-            .join(Account, Account.id == UsageMetric.account_id)
-            .where(Account.external_id == external_id, UsageMetric.metric == metric)
-        )
-        return dict(rows.all())
-
-
 def portfolio(zendesk: FakeZendesk) -> dict[str, str]:
     acme = zendesk.add_organization("Acme Corp", external_id="acme", domain_names=["acme.com"])
     globex = zendesk.add_organization("Globex", external_id="globex")
@@ -130,21 +121,21 @@ async def test_a_first_sync_rebuilds_ninety_days_of_support_series(
         f"organization {_id(zendesk, 'Umbrella')} (Umbrella)"
     ]
 
-    open_tickets = await series(db, "acme", "open_tickets")
+    open_tickets = await usage_series(db, "acme", "open_tickets")
     assert len(open_tickets) == 90 and min(open_tickets) == TODAY - timedelta(days=89)
     assert open_tickets[TODAY - timedelta(days=50)] == 1  # the one opened 100 days ago
     assert open_tickets[TODAY - timedelta(days=7)] == 2  # ... and the one solved 5 days ago
     assert open_tickets[TODAY - timedelta(days=5)] == 1  # solved that day: not open at its end
     assert open_tickets[TODAY] == 2  # the old one and the urgent one; deleted and merged never count
-    assert await series(db, "acme", "tickets_created") == {
+    assert await usage_series(db, "acme", "tickets_created") == {
         TODAY - timedelta(days=10): 1,
         TODAY - timedelta(days=3): 1,
     }
-    assert await series(db, "acme", "escalations") == {TODAY - timedelta(days=3): 1}
-    globex = await series(db, "globex", "open_tickets")
+    assert await usage_series(db, "acme", "escalations") == {TODAY - timedelta(days=3): 1}
+    globex = await usage_series(db, "globex", "open_tickets")
     assert set(globex.values()) == {0.0} and len(globex) == 90  # opened and solved the same day
-    assert await series(db, "globex", "tickets_created") == {TODAY - timedelta(days=4): 1}
-    assert await series(db, "initech", "open_tickets") == {}  # no organization: nothing claimed
+    assert await usage_series(db, "globex", "tickets_created") == {TODAY - timedelta(days=4): 1}
+    assert await usage_series(db, "initech", "open_tickets") == {}  # no organization: nothing claimed
 
     async with db.sessions() as session:
         kept = set((await session.execute(select(SupportTicket.ticket_id))).scalars())
@@ -185,11 +176,11 @@ async def test_an_incremental_sync_reads_only_what_changed_and_moves_the_series_
     assert all("cursor" in call.query and "start_time" not in call.query for call in exports)
     assert outcome.tally.counts["tickets"] == 2
     day = tomorrow.date()
-    assert (await series(db, "acme", "open_tickets"))[day] == 1
-    assert (await series(db, "globex", "open_tickets"))[day] == 1
-    assert (await series(db, "globex", "escalations"))[day] == 1
+    assert (await usage_series(db, "acme", "open_tickets"))[day] == 1
+    assert (await usage_series(db, "globex", "open_tickets"))[day] == 1
+    assert (await usage_series(db, "globex", "escalations"))[day] == 1
     # Days that left the window keep their values as history.
-    assert len(await series(db, "acme", "open_tickets")) == 91
+    assert len(await usage_series(db, "acme", "open_tickets")) == 91
 
 
 async def test_organizations_match_by_domain_or_crm_id_and_one_account_gets_one(
@@ -253,7 +244,7 @@ async def test_a_sync_that_stops_half_way_resumes_after_the_last_page_written(
     assert outcome.error is None
     first_export = next(call for call in zendesk.requests[resumed_from:] if "incremental" in call.path)
     assert "cursor" in first_export.query and "start_time" not in first_export.query
-    assert (await series(db, "acme", "open_tickets"))[TODAY] == 10
+    assert (await usage_series(db, "acme", "open_tickets"))[TODAY] == 10
 
 
 async def test_a_rate_limit_is_waited_out_and_a_revoked_token_stops_the_sync_by_name(
