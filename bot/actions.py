@@ -38,3 +38,7 @@ FEEDBACK_RESOLVE_SAVE: Final = "feedback.resolve_save"
 FEEDBACK_REASSIGN: Final = "feedback.reassign"
 FEEDBACK_REASSIGN_SAVE: Final = "feedback.reassign_save"
 FEEDBACK_THEME_ACK: Final = "feedback.theme_ack"
+
+# Channels following accounts
+CHANNEL_FOLLOW: Final = "channel.follow"
+CHANNEL_UNFOLLOW: Final = "channel.unfollow"

@@ -20,6 +20,7 @@ from handlers import (
     accounts,
     digests,
     feedback,
+    follow,
     followups,
     home,
     milestones,
@@ -48,6 +49,7 @@ def register_all(registry: Registry) -> None:
         retention,
         sync_status,
         timeline,
+        follow,
     ):
         module.register(registry)
 

@@ -10,6 +10,7 @@
 - ``inbound:cleanup``: forgets old inbound event ids, daily.
 - ``feedback:escalate``: feedback still unacknowledged after 1 and 3 business days, every 30 minutes.
 - ``feedback:themes``: recurring feedback across accounts, alerted to the CX channel, every 30 minutes.
+- ``channels:feed``: followed accounts' events to the channels following them, every 2 minutes.
 - ``outbox:retention``: sent messages' content dropped after ``TOUCHPOINT_OUTBOX_RETENTION_DAYS``,
   daily at 03:45 UTC.
 - Jobs the composition root adds with :meth:`Scheduler.add_job`: ``sync:{connector}`` (incremental,
@@ -41,6 +42,7 @@ from bot.core.context import BotContext
 from bot.feedback.config import load_feedback_config
 from bot.log import get_logger
 from bot.metrics import Metrics
+from scheduler.channel_feed import post_channel_events
 from scheduler.cluster import ClusterRuns, run_period
 from scheduler.digest_batch import DigestBatcher, run_digests
 from scheduler.feedback_jobs import detect_themes, escalate_unacknowledged
@@ -72,11 +74,21 @@ CLEANUP_JOB = "inbound:cleanup"
 ESCALATE_JOB = "feedback:escalate"
 THEMES_JOB = "feedback:themes"
 RETENTION_JOB = "outbox:retention"
+FEED_JOB = "channels:feed"
 REFRESH_EVERY = timedelta(minutes=5)
 # Jobs that do cluster-wide work: one replica runs each scheduled run (the refresh is per replica;
 # the catch-up and the digests claim each digest on its own).
 CLUSTER_JOBS = frozenset(
-    {REMINDERS_JOB, HEALTH_JOB, OUTCOMES_JOB, CLEANUP_JOB, ESCALATE_JOB, THEMES_JOB, RETENTION_JOB}
+    {
+        REMINDERS_JOB,
+        HEALTH_JOB,
+        OUTCOMES_JOB,
+        CLEANUP_JOB,
+        ESCALATE_JOB,
+        THEMES_JOB,
+        RETENTION_JOB,
+        FEED_JOB,
+    }
 )
 
 Work = Callable[[], Awaitable[bool]]  # a job's body: True when it queued something to send
@@ -146,6 +158,7 @@ class Scheduler:
         self._add(ESCALATE_JOB, self._escalate, CronTrigger(minute="5,35", timezone=UTC))
         self._add(THEMES_JOB, self._themes, CronTrigger(minute="20,50", timezone=UTC))
         self._add(RETENTION_JOB, self._retention, CronTrigger(hour=3, minute=45, timezone=UTC))
+        self._add(FEED_JOB, self._feed, CronTrigger(minute="*/2", timezone=UTC))
         self._add(CATCH_UP_JOB, self._catch_up, DateTrigger())  # at once, by the wall clock
         await self.refresh_jobs()
         self.aps.start(paused=paused)
@@ -316,6 +329,10 @@ class Scheduler:
             window_days=config.theme_days,
         )
         return bool(stats.alerted)
+
+    async def _feed(self) -> bool:
+        stats = await post_channel_events(self.ctx, now=self.ctx.now())
+        return bool(stats.enqueued)
 
     async def _cleanup(self) -> bool:
         await forget_inbound_events(self.ctx)

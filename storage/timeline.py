@@ -57,6 +57,9 @@ class Entry:
     what: str
     link: str | None = None
     timed: bool = True  # False: only the day is known (a due day, a daily snapshot)
+    # Which row it was read from ("feedback:12", "band:2026-12-04"): stable however often it is read,
+    # so a channel following the account is told of it once.
+    ident: str = ""
 
 
 def _end_of(day: date) -> datetime:
@@ -85,17 +88,18 @@ async def _followups(session: AsyncSession, account: int, today: date, limit: in
             FollowUp.next_step,
             FollowUp.done_at,
             FollowUp.source_link,
+            FollowUp.id,
         )
         .outerjoin(Person, Person.id == FollowUp.author_id)
         .where(FollowUp.account_id == account)
     )
     rows = await _page(session, base.order_by(FollowUp.created_at.desc(), FollowUp.id.desc()), limit)
     entries = []
-    for created, kind, who, summary, next_step, done_at, link in rows:
+    for created, kind, who, summary, next_step, done_at, link, row_id in rows:
         what = f"{kind.capitalize()}: {summary}"
         if next_step:
             what += f" · next: {next_step}" + (f" (done {done_at:%Y-%m-%d})" if done_at else "")
-        entries.append(Entry(created, "followups", who, what, link))
+        entries.append(Entry(created, "followups", who, what, link, ident=f"followup:{row_id}"))
     return entries, await _count(session, base)
 
 
@@ -115,22 +119,23 @@ async def _feedback(session: AsyncSession, account: int, today: date, limit: int
             FeedbackTransition.to_state,
             FeedbackTransition.note,
             FeedbackItem.id,
+            FeedbackTransition.id,
         )
         .join(FeedbackItem, FeedbackItem.id == FeedbackTransition.item_id)
         .outerjoin(Person, Person.id == FeedbackTransition.actor_id)
         .where(FeedbackItem.account_id == account, FeedbackTransition.from_state.is_not(None))
     )
     entries = [
-        Entry(at, "feedback", who, f"Feedback #{item}: {text}", link)
+        Entry(at, "feedback", who, f"Feedback #{item}: {text}", link, ident=f"feedback:{item}")
         for at, who, text, link, item in await _page(
             session, items.order_by(FeedbackItem.created_at.desc(), FeedbackItem.id.desc()), limit
         )
     ]
-    for at, who, old, new, note, item in await _page(
+    for at, who, old, new, note, item, move in await _page(
         session, moves.order_by(FeedbackTransition.at.desc(), FeedbackTransition.id.desc()), limit
     ):
         what = f"Feedback #{item}: {old} → {new}" + (f" · {note}" if note else "")
-        entries.append(Entry(at, "feedback", who, what))
+        entries.append(Entry(at, "feedback", who, what, ident=f"feedback-move:{move}"))
     return entries, await _count(session, items) + await _count(session, moves)
 
 
@@ -141,6 +146,7 @@ async def _surveys(session: AsyncSession, account: int, today: date, limit: int)
         SurveyResponse.kind,
         SurveyResponse.score,
         SurveyResponse.comment,
+        SurveyResponse.id,
     ).where(
         SurveyResponse.account_id == account,
         SurveyResponse.comment.is_not(None),
@@ -150,8 +156,8 @@ async def _surveys(session: AsyncSession, account: int, today: date, limit: int)
         session, base.order_by(SurveyResponse.submitted_at.desc(), SurveyResponse.id.desc()), limit
     )
     entries = [
-        Entry(at, "surveys", who, f"{kind.upper()} {score}: “{comment}”")
-        for at, who, kind, score, comment in rows
+        Entry(at, "surveys", who, f"{kind.upper()} {score}: “{comment}”", ident=f"survey:{row_id}")
+        for at, who, kind, score, comment, row_id in rows
     ]
     return entries, await _count(session, base)
 
@@ -159,35 +165,46 @@ async def _surveys(session: AsyncSession, account: int, today: date, limit: int)
 async def _milestones(
     session: AsyncSession, account: int, today: date, limit: int
 ) -> tuple[list[Entry], int]:
-    done = select(Milestone.completed_at, Milestone.name).where(
+    done = select(Milestone.completed_at, Milestone.name, Milestone.id).where(
         Milestone.account_id == account, Milestone.completed_at.is_not(None)
     )
-    overdue = select(Milestone.due_date, Milestone.name).where(
+    overdue = select(Milestone.due_date, Milestone.name, Milestone.id).where(
         Milestone.account_id == account, Milestone.completed_at.is_(None), Milestone.due_date < today
     )
     entries = [
-        Entry(at, "milestones", None, f"Milestone done: {name}")
-        for at, name in await _page(session, done.order_by(Milestone.completed_at.desc()), limit)
+        Entry(at, "milestones", None, f"Milestone done: {name}", ident=f"milestone-done:{row_id}")
+        for at, name, row_id in await _page(session, done.order_by(Milestone.completed_at.desc()), limit)
     ]
     entries += [
-        Entry(_end_of(due), "milestones", None, f"Milestone overdue: {name}", timed=False)
-        for due, name in await _page(session, overdue.order_by(Milestone.due_date.desc()), limit)
+        Entry(
+            _end_of(due),
+            "milestones",
+            None,
+            f"Milestone overdue: {name}",
+            timed=False,
+            ident=f"milestone-overdue:{row_id}",
+        )
+        for due, name, row_id in await _page(session, overdue.order_by(Milestone.due_date.desc()), limit)
     ]
     return entries, await _count(session, done) + await _count(session, overdue)
 
 
 async def _outcomes(session: AsyncSession, account: int, today: date, limit: int) -> tuple[list[Entry], int]:
     base = (
-        select(Outcome.achieved_at, Person.name, Outcome.title, Outcome.achieved_value)
+        select(Outcome.achieved_at, Person.name, Outcome.title, Outcome.achieved_value, Outcome.id)
         .outerjoin(Person, Person.id == Outcome.achieved_by_id)
         .where(Outcome.account_id == account, Outcome.achieved_at.is_not(None))
     )
     rows = await _page(session, base.order_by(Outcome.achieved_at.desc()), limit)
     entries = [
         Entry(
-            at, "outcomes", who, f"Outcome achieved: {title}" + (f" ({value:g})" if value is not None else "")
+            at,
+            "outcomes",
+            who,
+            f"Outcome achieved: {title}" + (f" ({value:g})" if value is not None else ""),
+            ident=f"outcome:{row_id}",
         )
-        for at, who, title, value in rows
+        for at, who, title, value, row_id in rows
     ]
     return entries, await _count(session, base)
 
@@ -210,7 +227,9 @@ async def _health(session: AsyncSession, account: int, today: date, limit: int) 
     band_changes = select(changes).where(
         and_(changes.c.before.is_not(None), changes.c.before != changes.c.band)
     )
-    alerts = select(HealthAlert.created_at, HealthAlert.kind).where(HealthAlert.account_id == account)
+    alerts = select(HealthAlert.created_at, HealthAlert.kind, HealthAlert.id).where(
+        HealthAlert.account_id == account
+    )
     entries = [
         Entry(
             _end_of(day),
@@ -218,14 +237,15 @@ async def _health(session: AsyncSession, account: int, today: date, limit: int) 
             None,
             f"Health {before} → {band}" + (f" (score {score:.0f})" if score is not None else ""),
             timed=False,
+            ident=f"band:{day.isoformat()}",
         )
         for day, before, band, score in await _page(
             session, band_changes.order_by(changes.c.day.desc()), limit
         )
     ]
     entries += [
-        Entry(at, "health", None, f"Health alert sent: {kind.replace('_', ' ')}")
-        for at, kind in await _page(session, alerts.order_by(HealthAlert.created_at.desc()), limit)
+        Entry(at, "health", None, f"Health alert sent: {kind.replace('_', ' ')}", ident=f"alert:{row_id}")
+        for at, kind, row_id in await _page(session, alerts.order_by(HealthAlert.created_at.desc()), limit)
     ]
     return entries, await _count(session, band_changes) + await _count(session, alerts)
 
@@ -236,7 +256,11 @@ def _money(value: Decimal | None) -> str:
 
 async def _renewals(session: AsyncSession, account: int, today: date, limit: int) -> tuple[list[Entry], int]:
     base = select(
-        RenewalOutcome.closed_on, RenewalOutcome.result, RenewalOutcome.arr_before, RenewalOutcome.arr_after
+        RenewalOutcome.closed_on,
+        RenewalOutcome.result,
+        RenewalOutcome.arr_before,
+        RenewalOutcome.arr_after,
+        RenewalOutcome.source_id,
     ).where(RenewalOutcome.account_id == account)
     rows = await _page(session, base.order_by(RenewalOutcome.closed_on.desc()), limit)
     entries = [
@@ -246,8 +270,9 @@ async def _renewals(session: AsyncSession, account: int, today: date, limit: int
             None,
             f"Renewal {result}: ARR {_money(before)} → {_money(after)}",
             timed=False,
+            ident=f"renewal:{row_id}",
         )
-        for day, result, before, after in rows
+        for day, result, before, after, row_id in rows
     ]
     return entries, await _count(session, base)
 
@@ -265,7 +290,13 @@ async def _tickets(session: AsyncSession, account: int, today: date, limit: int)
     )
     rows = await _page(session, base.order_by(SupportTicket.created_at.desc()), limit)
     entries = [
-        Entry(at, "tickets", None, f"Escalated ticket #{ticket} opened" + (" (solved)" if solved else ""))
+        Entry(
+            at,
+            "tickets",
+            None,
+            f"Escalated ticket #{ticket} opened" + (" (solved)" if solved else ""),
+            ident=f"ticket:{ticket}",
+        )
         for at, ticket, solved in rows
     ]
     return entries, await _count(session, base)
@@ -299,3 +330,15 @@ async def timeline(
         total += count
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[offset:wanted], total
+
+
+async def recent(
+    session: AsyncSession, account_id: int, *, today: date, kinds: tuple[str, ...], limit: int
+) -> list[Entry]:
+    """The newest ``limit`` entries of each of ``kinds`` (what a channel following the account is told)."""
+    entries: list[Entry] = []
+    for kind in kinds:
+        found, _count_of = await SOURCES[kind](session, account_id, today, limit)
+        entries.extend(found)
+    entries.sort(key=lambda entry: entry.at)
+    return entries

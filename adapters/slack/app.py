@@ -46,11 +46,12 @@ from adapters.slack.requests import (
     submit_request,
     user_id,
 )
+from adapters.slack.sharing import SlackSharing
 from bot.core.dispatch import Bot, error_reply
 from bot.errors import crash_message, new_reference
 from bot.log import get_logger
 from bot.settings import Settings
-from bot.types import Actions, Address, Form, Reply, Response, Text
+from bot.types import Actions, Address, Form, Platform, Reply, Response, Text
 from storage.inbound import first_delivery
 
 log = get_logger("touchpoint.slack")
@@ -88,6 +89,8 @@ class SlackAdapter:
         self.settings = settings
         self.client = web_client(settings)
         self.identity = SlackIdentity(bot.context.db, self.client)
+        self.sharing = SlackSharing(self.client)
+        bot.context.sharing_checks[Platform.SLACK] = self.sharing.check
         self.in_flight = InFlight()
         self._http: aiohttp.ClientSession | None = None
         secret = (

@@ -50,6 +50,19 @@ def kind_of(activity: Activity) -> str:
     return GROUP_CHAT if getattr(activity.conversation, "is_group", False) else PERSONAL
 
 
+def membership_of(activity: Activity) -> str | None:
+    """A channel's type as Teams describes it in ``channelData.channel.type`` ("standard", "private",
+    "shared"); a channel listed as shared with other teams (``sharedWithTeams``) is "shared" too.
+    None when the activity does not say (a personal chat, most invokes)."""
+    data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    channel = data.get("channel")
+    kind = channel.get("type") if isinstance(channel, dict) else None
+    if data.get("sharedWithTeams"):
+        return "shared"
+    kind = kind.lower() if isinstance(kind, str) else None
+    return kind if kind in ("standard", "private", "shared") else None
+
+
 def thread_of(activity: Activity) -> str | None:
     """The root message of a channel thread (Teams puts it in the conversation id)."""
     conversation_id = str(activity.conversation.id)

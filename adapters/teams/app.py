@@ -69,11 +69,12 @@ from adapters.teams.inbound import BodyProblem, clean_activity, read_body
 from adapters.teams.proactive import Poster
 from adapters.teams.render import notice_card, render_reply
 from adapters.teams.service_url import service_url_problem
+from adapters.teams.sharing import TeamsSharing
 from bot.core.dispatch import Bot, error_reply
 from bot.errors import crash_message, new_reference
 from bot.log import get_logger
 from bot.settings import Settings
-from bot.types import Actor, Context, Form, Header, Reply, Request, Response, Text
+from bot.types import Actor, Context, Form, Header, Platform, Reply, Request, Response, Text
 
 log = get_logger("touchpoint.teams")
 
@@ -162,6 +163,7 @@ class TeamsAdapter:
         self.cloud.on_turn_error = self._on_turn_error
         self.sender = sender or Sender()
         self.conversations = ConversationStore(bot.context.db)
+        bot.context.sharing_checks[Platform.TEAMS] = TeamsSharing(self.conversations).check
         self.identity = TeamsIdentity(bot.context.db, self.sender)
         self.poster = Poster(
             self.cloud,

@@ -34,6 +34,7 @@ class StoredConversation:
     user_aad_id: str | None
     reference: dict[str, Any]
     welcomed_at: datetime | None
+    membership: str | None = None  # a channel's type: "standard", "private" or "shared"
 
 
 def _stored(row: TeamsConversation) -> StoredConversation:
@@ -46,6 +47,7 @@ def _stored(row: TeamsConversation) -> StoredConversation:
         user_aad_id=row.user_aad_id,
         reference=dict(row.reference),
         welcomed_at=row.welcomed_at,
+        membership=row.membership,
     )
 
 
@@ -89,18 +91,25 @@ class ConversationStore:
         bot_id: str,
         user_aad_id: str | None,
         reference: dict[str, Any],
+        membership: str | None = None,
     ) -> bool:
-        """Store or refresh the reference; True when something was written."""
+        """Store or refresh the reference; True when something was written. ``membership`` is kept
+        when the activity said it (most activities do not, and leave the stored one as it was)."""
         kind = kind if kind in KINDS else PERSONAL
         user_aad_id = user_aad_id if kind == PERSONAL else None
         current = await self.get(conversation_id)
-        if current is not None and (
-            current.service_url,
-            current.bot_id,
-            current.tenant_id,
-            current.user_aad_id,
-            current.kind,
-        ) == (service_url, bot_id, tenant_id, user_aad_id or current.user_aad_id, kind):
+        if (
+            current is not None
+            and (
+                current.service_url,
+                current.bot_id,
+                current.tenant_id,
+                current.user_aad_id,
+                current.kind,
+            )
+            == (service_url, bot_id, tenant_id, user_aad_id or current.user_aad_id, kind)
+            and (membership is None or membership == current.membership)
+        ):
             return False
         now = utcnow()
         values = {
@@ -111,12 +120,15 @@ class ConversationStore:
             "bot_id": bot_id,
             "user_aad_id": user_aad_id,
             "reference": reference,
+            "membership": membership,
             "created_at": now,
             "updated_at": now,
         }
         changes = {k: v for k, v in values.items() if k not in ("conversation_id", "created_at")}
         if user_aad_id is None:
             changes.pop("user_aad_id")
+        if membership is None:
+            changes.pop("membership")
         insert = postgresql.insert if self._db.engine.dialect.name == "postgresql" else sqlite.insert
         statement = (
             insert(TeamsConversation)

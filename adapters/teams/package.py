@@ -68,7 +68,7 @@ MENUS: dict[tuple[str, ...], tuple[str, ...]] = {
         "plan",
         "ttv",
         "digest",
-        "my",
+        "follow",
     ),
 }
 # Commands left off a menu on purpose, and why (a test holds every command to a menu or to this).
@@ -78,12 +78,20 @@ OFF_MENU: dict[tuple[str, ...], dict[str, str]] = {
         "retention": "a quarterly figure for leaders, asked now and then; `help` lists it",
         "sync": "for admins checking the CRM sync; `help` lists it",
         "timeline": "opened from the account card's Timeline button; `help` lists it",
+        "follow": "a channel follows an account: typed in the channel (its menu has it)",
+        "unfollow": "for channels, where `following` shows what to unfollow",
+        "following": "for channels: what the channel follows",
+        "channel": "for admins, in the channel they decide about",
     },
     SHARED: {
         "home": "one person's own overview: answered in their personal chat, so offered there only",
         "retention": "a quarterly figure for leaders, asked now and then; `help` lists it",
         "sync": "for admins checking the CRM sync; `help` lists it",
         "timeline": "opened from the account card's Timeline button; `help` lists it",
+        "my": "one person's own list: on the personal chat's menu, and mentioned here when wanted",
+        "unfollow": "`following` lists what the channel follows, with Unfollow buttons",
+        "following": "asked now and then; `help` lists it",
+        "channel": "for admins deciding about a shared channel; `help` lists it",
     },
 }
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")

@@ -27,7 +27,7 @@ from botbuilder.schema import (
 )
 from sqlalchemy import select
 
-from adapters.teams.activities import address_message, kind_of, tenant_of
+from adapters.teams.activities import address_message, kind_of, membership_of, tenant_of
 from adapters.teams.conversations import PERSONAL, ConversationStore
 from adapters.teams.delivery import Sender, TeamsDeliveryError, TeamsUnreachable, base_conversation_id
 from adapters.teams.service_url import service_url_problem
@@ -121,6 +121,7 @@ class Poster:
             bot_id=str(activity.recipient.id),
             user_aad_id=getattr(user, "aad_object_id", None) if kind == PERSONAL else None,
             reference=reference.serialize(),
+            membership=membership_of(activity),
         )
 
     # --------------------------------------------------------------------------- personal chats
@@ -180,6 +181,7 @@ class Poster:
             bot_id=str(activity.recipient.id),
             user_aad_id=getattr(user, "aad_object_id", None),
             reference=reference.serialize(),
+            membership=membership_of(activity),
         )
         return conversation_id
 

@@ -8,11 +8,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.channels.privacy import SharingCheck
 from bot.core.cache import AccountCache
 from bot.core.lookup import AccountIndex
 from bot.health.model import HealthModel, load_health_model
 from bot.settings import Settings
-from bot.types import Actor
+from bot.types import Actor, Platform
 from storage.db import Database
 
 
@@ -32,6 +33,8 @@ class BotContext:
     registry_actions: frozenset[str] = frozenset()
     # Called after digest subscriptions change; the running scheduler sets it to re-read its jobs now.
     subscriptions_changed: Callable[[], None] = field(default=lambda: None)
+    # How each platform tells whether a channel is shared with another organisation (set by the adapters).
+    sharing_checks: dict[Platform, SharingCheck] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.accounts = AccountIndex(self.db)

@@ -22,6 +22,8 @@ upsert: sending the same data twice changes nothing.
   :class:`SyncCursor`, :class:`SyncLease` and :class:`SyncRun` reports.
 - ``sources``: what feeds usage metrics from outside: help-desk :class:`SupportTicket` rows, product
   :class:`ProductEvent` rows and which account each :class:`ProductUser` belongs to.
+- ``channels``: what a channel follows (:class:`ChannelFollow`) and what an admin lets into a channel
+  shared with another organisation (:class:`ChannelAllowance`).
 - ``changes``: :class:`ChangeMark`, written by database triggers when what an account card shows
   changes.
 
@@ -35,6 +37,7 @@ from storage.models.access import ApiToken, AuditEvent, IdempotencyRecord, Inbou
 from storage.models.accounts import Account, ArrChange, Band, HealthSnapshot, LifecycleStage, UsageMetric
 from storage.models.base import NAMING_CONVENTION, Base
 from storage.models.changes import ChangeMark
+from storage.models.channels import ChannelAllowance, ChannelFollow
 from storage.models.cluster import DeliveryPace, ScheduledRun
 from storage.models.connectors import CrmLink, LinkState, SyncCursor, SyncLease, SyncRun, SyncStatus
 from storage.models.delivery import (
@@ -70,6 +73,8 @@ __all__ = [
     "Band",
     "Base",
     "ChangeMark",
+    "ChannelAllowance",
+    "ChannelFollow",
     "CrmLink",
     "DeliveryPace",
     "DigestCadence",

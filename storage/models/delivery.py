@@ -152,6 +152,9 @@ class TeamsConversation(Base):
     service_url: Mapped[str] = mapped_column(String(500))
     bot_id: Mapped[str] = mapped_column(String(200))
     user_aad_id: Mapped[str | None] = mapped_column(String(64))
+    # A channel's membership type as Teams last said it ("standard", "private", "shared"): a shared
+    # channel may hold people of other organisations, so account data stays out of it unless allowed.
+    membership: Mapped[str | None] = mapped_column(String(16))
     reference: Mapped[dict[str, Any]] = mapped_column(JSONType)
     welcomed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -42,6 +42,8 @@ class Call:
 @dataclass
 class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # conversations.info answers by channel id; a channel not listed is an ordinary internal one.
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
@@ -67,6 +69,10 @@ class FakeSlack:
     def response_url(self, name: str = "r1") -> str:
         assert self._server is not None
         return str(self._server.make_url(f"/respond/{name}"))
+
+    def share_externally(self, channel_id: str) -> None:
+        """Make ``channel_id`` a Slack Connect channel (shared with another organisation)."""
+        self.channels[channel_id] = {"is_channel": True, "is_shared": True, "is_ext_shared": True}
 
     def add_user(self, user_id: str, email: str | None, name: str = "someone") -> None:
         profile: dict[str, Any] = {"real_name": name}
@@ -181,6 +187,12 @@ class FakeSlack:
             if user is None:
                 return web.json_response({"ok": False, "error": "user_not_found"})
             return web.json_response({"ok": True, "user": user})
+        if method == "conversations.info":
+            channel_id = str(call.body.get("channel"))
+            channel = self.channels.get(channel_id, {"is_channel": True, "is_ext_shared": False})
+            if channel.get("missing"):
+                return web.json_response({"ok": False, "error": "channel_not_found"})
+            return web.json_response({"ok": True, "channel": {"id": channel_id, **channel}})
         if method == "conversations.open":
             return web.json_response({"ok": True, "channel": {"id": "D" + str(call.body.get("users", "X"))}})
         if method == "chat.postMessage":
