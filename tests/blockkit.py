@@ -8,6 +8,7 @@ section field, action_ids unique within an actions block, and button values of a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -91,11 +92,29 @@ def check_api_call(method: str, body: Mapping[str, Any]) -> None:
     """Whatever Block Kit a recorded Web API call (or response_url post) carries."""
     if method in MESSAGE_METHODS:
         check_message(body, where=method)
+    elif method == "chat.unfurl":
+        check_unfurls(body)
     elif method in VIEW_METHODS:
         view = body.get("view")
         if not isinstance(view, Mapping):
             raise BlockKitError(f"{method}: no view")
         check_view(view, where=method)
+
+
+def check_unfurls(body: Mapping[str, Any]) -> None:
+    """``chat.unfurl``: ``unfurls`` maps each URL to ``{"blocks": [...]}`` (rich text is refused there)."""
+    unfurls = body.get("unfurls")
+    if isinstance(unfurls, str):
+        unfurls = json.loads(unfurls)
+    if not isinstance(unfurls, Mapping) or not unfurls:
+        raise BlockKitError("chat.unfurl: no unfurls map")
+    for url, unfurl in unfurls.items():
+        blocks = unfurl.get("blocks") if isinstance(unfurl, Mapping) else None
+        if not isinstance(blocks, list) or not blocks:
+            raise BlockKitError(f"chat.unfurl {url}: no blocks")
+        if any(block.get("type") == "rich_text" for block in blocks):
+            raise BlockKitError(f"chat.unfurl {url}: rich_text blocks are refused in unfurls")
+        check_blocks(blocks, limit=MESSAGE_BLOCKS, where=f"chat.unfurl {url}")
 
 
 def check_ack(body: Mapping[str, Any]) -> None:

@@ -16,6 +16,7 @@ import yaml
 
 from adapters.slack.app import FEEDBACK_SHORTCUT, LOG_SHORTCUT, SLASH_COMMAND
 from adapters.web import SLACK_PATH
+from handlers.account_links import UNFURL_DOMAINS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "adapters" / "slack" / "manifest.yml"
@@ -76,3 +77,14 @@ def test_manifest_points_every_request_url_at_the_slack_endpoint(manifest: dict[
         *(c["url"] for c in manifest["features"]["slash_commands"]),
     ]
     assert all(url.startswith("https://") and url.endswith(SLACK_PATH) for url in urls), urls
+
+
+def test_manifest_registers_the_crm_domains_whose_links_unfurl(manifest: dict[str, Any]) -> None:
+    domains = manifest["features"]["unfurl_domains"]
+    assert len(domains) <= 5  # Slack's limit
+    assert set(domains) == set(UNFURL_DOMAINS)
+    assert "link_shared" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"links:read", "links:write"} <= scopes
+    # conversations.info on public and private channels, group DMs and DMs: is it shared externally?
+    assert {"channels:read", "groups:read", "mpim:read", "im:read"} <= scopes

@@ -47,6 +47,7 @@ from adapters.slack.requests import (
     user_id,
 )
 from adapters.slack.sharing import SlackSharing
+from adapters.slack.unfurl import SlackUnfurler
 from bot.core.dispatch import Bot, error_reply
 from bot.errors import crash_message, new_reference
 from bot.log import get_logger
@@ -91,6 +92,7 @@ class SlackAdapter:
         self.identity = SlackIdentity(bot.context.db, self.client)
         self.sharing = SlackSharing(self.client)
         bot.context.sharing_checks[Platform.SLACK] = self.sharing.check
+        self.unfurler = SlackUnfurler(bot, self.client, self.identity)
         self.in_flight = InFlight()
         self._http: aiohttp.ClientSession | None = None
         secret = (
@@ -114,6 +116,7 @@ class SlackAdapter:
         self.app.event("app_mention")(listen(self._on_mention))
         self.app.event("message")(listen(self._on_direct_message))
         self.app.event("app_home_opened")(listen(self._on_home_opened))
+        self.app.event("link_shared")(listen(self._on_link_shared))
 
     async def drain(self, seconds: float = 10.0) -> bool:
         """Wait for answers still being worked on after their acknowledgement (False after ``seconds``)."""
@@ -246,6 +249,10 @@ class SlackAdapter:
             return
         await ack()
         await self._post(response, request.address)
+
+    async def _on_link_shared(self, ack: AsyncAck, event: dict[str, Any]) -> None:
+        await ack()
+        await self.unfurler.unfurl(event)
 
     async def _on_log_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()

@@ -2,7 +2,8 @@
 
 ``conversations.info`` says it: ``is_ext_shared`` (shared with an external organisation) and
 ``is_pending_ext_shared`` (an invitation to one is pending) both count as shared, since account data
-posted now would be read by them once they join. A direct message is no channel. The answer is kept
+posted now would be read by them once they join; a direct message with someone of another
+organisation too. Any other direct message is no channel. The answer is kept
 for a few minutes per conversation: a channel's sharing changes rarely, while the feed asks on every
 run. When Slack cannot answer (the app is not in the channel, an error) the check says it cannot tell,
 and the privacy rule keeps account data out.
@@ -43,8 +44,6 @@ class SlackSharing:
 
     async def check(self, address: Address) -> Sharing:
         channel_id = address.target
-        if channel_id.startswith("D"):
-            return Sharing.DIRECT
         kept = self._kept.get(channel_id)
         now = self.clock()
         if kept is not None and now - kept[0] < KEEP_SECONDS:

@@ -42,7 +42,8 @@ class Call:
 @dataclass
 class FakeSlack:
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # conversations.info answers by channel id; a channel not listed is an ordinary internal one.
+    # conversations.info answers by channel id; one not listed is an ordinary internal channel (a DM
+    # for an id starting with D).
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     uploads: dict[str, bytes] = field(default_factory=dict)
@@ -189,7 +190,8 @@ class FakeSlack:
             return web.json_response({"ok": True, "user": user})
         if method == "conversations.info":
             channel_id = str(call.body.get("channel"))
-            channel = self.channels.get(channel_id, {"is_channel": True, "is_ext_shared": False})
+            usual = {"is_im": True} if channel_id.startswith("D") else {"is_channel": True}
+            channel = self.channels.get(channel_id, {**usual, "is_ext_shared": False})
             if channel.get("missing"):
                 return web.json_response({"ok": False, "error": "channel_not_found"})
             return web.json_response({"ok": True, "channel": {"id": channel_id, **channel}})
