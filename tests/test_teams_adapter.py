@@ -8,14 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from adapters.teams.cards import CHOOSE_ITEM
 from adapters.teams.delivery import TeamsDeliveryError, TeamsUnreachable
 from bot.types import Reply, Text
 from storage.db import Database
 from storage.models import FollowUp, Person, TeamsConversation
-from tests.factories import LEO, MAYA, PRIYA, TODAY, Team, actor_for, count, day, get_row, seed_team
+from tests.factories import MAYA, PRIYA, TODAY, Team, actor_for, count, day, get_row
 from tests.factories import command as typed
 from tests.fakes.teams import tenant_of
 from tests.teams_activities import (
@@ -24,7 +24,6 @@ from tests.teams_activities import (
     GROUP_CHAT_ID,
     OTHER_TENANT_ID,
     TENANT_ID,
-    TeamsUser,
     action_titled,
     actions_of,
     bot_added,
@@ -37,56 +36,11 @@ from tests.teams_activities import (
     personal_message,
     press,
     submit_message,
-    user,
 )
 from tests.teams_env import TeamsEnv, teams_env
-
-MAYA_T = user("maya", "Maya Chen", MAYA)
-LEO_T = user("leo", "Leo Park", LEO)
-PRIYA_T = user("priya", "Priya Raman", PRIYA)
-STRANGER_T = user("zed", "Zed Unknown", "zed@elsewhere.example")
-
-
-async def link(db: Database, email: str, who: TeamsUser) -> None:
-    async with db.transaction() as session:
-        await session.execute(update(Person).where(Person.email == email).values(teams_user_id=who.aad))
-
-
-@pytest.fixture
-async def team(db: Database) -> Team:
-    team = await seed_team(db)
-    await link(db, MAYA, MAYA_T)
-    await link(db, LEO, LEO_T)
-    return team
-
-
-@pytest.fixture
-async def env(db: Database, tmp_path: Path, team: Team) -> AsyncIterator[TeamsEnv]:
-    async for e in teams_env(db, tmp_path):
-        yield e
-
-
-def texts_of(card: dict[str, Any]) -> str:
-    """Everything a card shows, one piece per line."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "TextBlock":
-                found.append(node["text"])
-            if node.get("type") == "FactSet":
-                found.extend(f"{f['title']}: {f['value']}" for f in node["facts"])
-            if str(node.get("type", "")).startswith("Input."):
-                found.append(str(node.get("label", "")))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(card.get("body"))
-    return "\n".join(found).replace("**", "")
-
+from tests.teams_team import LEO_T, MAYA_T, PRIYA_T, STRANGER_T, texts_of
+from tests.teams_team import env as env  # the fixture
+from tests.teams_team import team as team  # the fixture
 
 # ------------------------------------------------------------------------------------ messages
 
