@@ -17,6 +17,9 @@ BOT_NAME = "Touchpoint"
 TEAM_ID = "19:zFLSDFWsesfzcmKArqKJ-65aOXJz@thread.tacv2"
 CHANNEL_ID = "19:0b7f32667e064dd9b25d7969801541f4@thread.tacv2"
 GROUP_CHAT_ID = "19:meeting_6d1c3a0f-77b1-4d7e-9f2e-5c2a1b0e9d8f@thread.v2"
+# A one-to-one chat between two people, which Touchpoint is no member of (a messaging extension is
+# used there too; its conversation type is assumed to be "personal", as for the bot's own chat).
+PEOPLE_CHAT_ID = "19:7faf8ab2-3d56-4244-b585-6d6179610000_0b2e6c1d-4f7a-4b8e-9c3d-2a1f0e9d8c7b@unq.gbl.spaces"
 
 _ids = itertools.count(1)
 
@@ -147,6 +150,8 @@ def _where(who: TeamsUser, place: str, thread: str | None) -> tuple[dict[str, An
         return personal_conversation(who), None
     if place == "channel":
         return channel_conversation(thread), channel_data()
+    if place == "chat":
+        return {"conversationType": "personal", "id": PEOPLE_CHAT_ID}, None
     raise ValueError(place)
 
 
@@ -197,6 +202,66 @@ def execute_invoke(
     )
     activity["channelData"]["source"] = {"name": "message"}
     return activity
+
+
+def message_payload(
+    content: str,
+    sender: TeamsUser,
+    *,
+    content_type: str = "html",
+    message_id: str = "1715000400999",
+) -> dict[str, Any]:
+    """The message a message action was chosen on, as Teams sends it in ``messagePayload``."""
+    return {
+        "id": message_id,
+        "replyToId": None,
+        "messageType": "message",
+        "createdDateTime": "2026-11-25T11:58:00.000Z",
+        "linkToMessage": f"https://teams.microsoft.com/l/message/{CHANNEL_ID}/{message_id}?tenantId={TENANT_ID}",
+        "body": {"contentType": content_type, "content": content},
+        "from": {"user": {"userIdentityType": "aadUser", "id": sender.aad, "displayName": sender.name}},
+        "mentions": [],
+        "reactions": [],
+        "attachments": [],
+    }
+
+
+def extension_invoke(
+    name: str,
+    value: dict[str, Any],
+    who: TeamsUser,
+    *,
+    service_url: str,
+    place: str = "personal",
+    tenant: str = TENANT_ID,
+) -> dict[str, Any]:
+    """A messaging extension invoke (``composeExtension/query``, ``/queryLink``, ``/fetchTask``,
+    ``/submitAction``) from ``place``: "personal", "channel" or "chat" (two people, without the bot)."""
+    conversation, extra = _where(who, place, None)
+    activity = _base(
+        "invoke", who, service_url=service_url, conversation=conversation, tenant=tenant, channel_data=extra
+    )
+    activity["id"] = f"f:{activity['id']}"
+    activity.update(name=name, value={"context": {"theme": "default"}, **value})
+    activity["channelData"]["source"] = {"name": "compose"}
+    return activity
+
+
+def search_invoke(
+    words: str, who: TeamsUser, *, service_url: str, skip: int = 0, count: int = 25, place: str = "personal"
+) -> dict[str, Any]:
+    value = {
+        "commandId": "searchAccounts",
+        "parameters": [{"name": "query", "value": words}],
+        "queryOptions": {"skip": skip, "count": count},
+    }
+    return extension_invoke("composeExtension/query", value, who, service_url=service_url, place=place)
+
+
+def link_invoke(url: str, who: TeamsUser, *, service_url: str, place: str = "personal") -> dict[str, Any]:
+    return extension_invoke(
+        "composeExtension/queryLink", {"url": url}, who, service_url=service_url, place=place
+    )
 
 
 def bot_added(

@@ -267,3 +267,28 @@ async def test_a_form_field_naming_several_says_how_many_more(sqlite_db: Databas
     assert account is None
     listed = ", ".join(f"Paging Co {n}" for n in range(5))
     assert problem == f"Several accounts match: {listed} (and 2 more)."
+
+
+# ------------------------------------------------------------------------------------- search
+
+
+async def test_search_ranks_ids_names_prefixes_then_close_names(sqlite_db: Database, team: Team) -> None:
+    index = AccountIndex(sqlite_db)
+    # Names starting with what was typed: the least left over first.
+    assert names(tuple(await index.search("acme", limit=25))) == ["Acme Rockets", "Acme Robotics"]
+    assert names(tuple(await index.search("ACME-002", limit=25)))[0] == "Acme Robotics"
+    assert names(tuple(await index.search("acme rockts", limit=25)))[0] == "Acme Rockets"  # a typo
+    assert "Café Lumière Studios" in names(tuple(await index.search("lumiere", limit=25)))
+    assert await index.search("zzzzqqq", limit=25) == []
+    assert await index.search("  ", limit=25) == []
+
+
+async def test_search_pages_with_offset_and_limit(sqlite_db: Database, team: Team) -> None:
+    for n in range(8):
+        await add_account(sqlite_db, f"PC-{n}", f"Paging Co {n}", owner_id=team.maya)
+    index = AccountIndex(sqlite_db)
+    first = await index.search("paging", limit=5)
+    rest = await index.search("paging", limit=5, offset=5)
+    assert names(tuple(first)) == [f"Paging Co {n}" for n in range(5)]
+    assert names(tuple(rest)) == [f"Paging Co {n}" for n in range(5, 8)]
+    assert await index.search("paging", limit=0) == []

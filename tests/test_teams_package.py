@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 
 from adapters.cli.main import app
 from adapters.teams.package import (
+    HOST,
+    LINK_DOMAINS,
     MANIFEST_VERSION,
     MAX_COMMANDS,
     MENUS,
@@ -121,7 +123,7 @@ def test_manifest_fields_teams_requires(manifest: dict[str, Any]) -> None:
     assert len(manifest["name"]["short"]) <= 30
     assert 0 < len(manifest["description"]["short"]) <= 80
     assert 0 < len(manifest["description"]["full"]) <= 4000
-    assert manifest["validDomains"] == ["touchpoint.example.com"]
+    assert manifest["validDomains"] == ["touchpoint.example.com", *LINK_DOMAINS]
     assert re.fullmatch(r"#[0-9A-Fa-f]{6}", manifest["accentColor"])
     [bot] = manifest["bots"]
     assert bot["botId"] == APP_ID.lower()
@@ -136,6 +138,33 @@ def test_manifest_fields_teams_requires(manifest: dict[str, Any]) -> None:
     personal = [c["title"] for c in lists[("personal",)]]
     assert personal[:3] == ["help", "account", "my"]
     assert "home" in personal and "home" not in [c["title"] for c in lists[("team", "groupChat")]]
+
+
+def test_the_messaging_extension_searches_logs_and_unfurls(manifest: dict[str, Any]) -> None:
+    [extension] = manifest["composeExtensions"]
+    assert extension["botId"] == APP_ID.lower()
+    commands = {command["id"]: command for command in extension["commands"]}
+    assert list(commands) == ["searchAccounts", "logToAccount"]
+    search, log = commands["searchAccounts"], commands["logToAccount"]
+    assert (search["type"], search["context"], search["initialRun"]) == (
+        "query",
+        ["compose", "commandBox"],
+        False,
+    )
+    assert search["parameters"] == [
+        {"name": "query", "title": "Account", "description": "Name or ID", "inputType": "text"}
+    ]
+    assert (log["type"], log["context"], log["fetchTask"]) == ("action", ["message"], True)
+    assert all(len(c["title"]) <= 32 and len(c["description"]) <= 128 for c in commands.values())
+    [handler] = extension["messageHandlers"]
+    assert handler == {
+        "type": "link",
+        "value": {"domains": ["*.hubspot.com", "*.lightning.force.com", "*.my.salesforce.com"]},
+    }
+    # A link handler's domains are valid domains too, each a host name (a wildcard for one label).
+    assert set(handler["value"]["domains"]) <= set(manifest["validDomains"])
+    assert all(HOST.match(domain) for domain in manifest["validDomains"])
+    assert "Log to account" in manifest["description"]["full"]
 
 
 # ------------------------------------------------------------------------------------ the menus
@@ -216,7 +245,7 @@ def test_the_cli_writes_the_zip(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     manifest = json.loads(zipfile.ZipFile(output).read("manifest.json"))
-    assert manifest["validDomains"] == ["cs.example.org"]
+    assert manifest["validDomains"] == ["cs.example.org", *LINK_DOMAINS]
     assert manifest["developer"]["privacyUrl"] == "https://cs.example.org/privacy"
 
 

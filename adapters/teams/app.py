@@ -13,6 +13,8 @@ module decides what the activity means and where the answer goes:
   when the answer is a new message (a form to fill in, another list), with a short text while the
   message is posted beside the card. ``Action.Submit`` (a message whose ``value`` carries the data) is
   understood too; its in-place answers update the card's message.
+- The messaging extension's invokes (Log to account on a message, account search, link unfurling) are
+  answered by :mod:`adapters.teams.extension`.
 - An install (``conversationUpdate`` adding the bot) or any message stores the conversation reference,
   so :meth:`TeamsAdapter.send_to_conversation` and :meth:`TeamsAdapter.send_to_person` can post later
   (digests, reminders, routed feedback) with ``continue_conversation``. The first install welcomes
@@ -63,6 +65,8 @@ from adapters.teams.card_actions import CardAction, read_action
 from adapters.teams.cards import Card, plain
 from adapters.teams.conversations import CHANNEL, PERSONAL, ConversationStore
 from adapters.teams.delivery import Sender, TeamsDeliveryError, TeamsUnreachable, base_conversation_id
+from adapters.teams.extension import INVOKES as EXTENSION_INVOKES
+from adapters.teams.extension import MessagingExtension, invoke_notice
 from adapters.teams.forms import render_form
 from adapters.teams.identity import TeamsIdentity
 from adapters.teams.inbound import BodyProblem, clean_activity, read_body
@@ -139,6 +143,8 @@ class _Handler(TeamsActivityHandler):  # type: ignore[misc]
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         if turn_context.activity.name == ADAPTIVE_CARD_ACTION:
             return await self._adapter.on_card_action(turn_context)
+        if turn_context.activity.name in EXTENSION_INVOKES:
+            return await self._adapter.extension.answer(turn_context)
         return await super().on_invoke_activity(turn_context)
 
     async def on_conversation_update_activity(self, turn_context: TurnContext) -> None:
@@ -173,6 +179,7 @@ class TeamsAdapter:
             app_id=self.app_id,
             message_of=self._message,
         )
+        self.extension = MessagingExtension(bot, self.identity)
         self.handler = _Handler(self)
         self.verifier = TokenVerifier()
         if not self.app_id:
@@ -340,7 +347,7 @@ class TeamsAdapter:
         elif activity.type == ActivityTypes.invoke:
             await turn_context.send_activity(
                 Activity(
-                    type=ActivityTypes.invoke_response, value=card_response(notice_card(NOT_ALLOWED_TENANT))
+                    type=ActivityTypes.invoke_response, value=invoke_notice(activity.name, NOT_ALLOWED_TENANT)
                 )
             )
 
@@ -354,7 +361,7 @@ class TeamsAdapter:
         try:
             if activity.type == ActivityTypes.invoke:
                 await turn_context.send_activity(
-                    Activity(type=ActivityTypes.invoke_response, value=card_response(notice_card(message)))
+                    Activity(type=ActivityTypes.invoke_response, value=invoke_notice(activity.name, message))
                 )
             elif activity.type == ActivityTypes.message:
                 await self._reply(turn_context, [notice_card(message)], summary=message)

@@ -3,7 +3,8 @@
 A card is a plain dict (Adaptive Cards 1.5, as Teams draws it). Replies (:mod:`adapters.teams.render`)
 and forms (:mod:`adapters.teams.forms`) are made of the same pieces: TextBlocks for neutral text, the
 ``Action.Execute`` buttons and the card around them. The data a button carries is defined here too,
-``{"tp": {"a": action, "p": payload, ...}}``, and :mod:`adapters.teams.card_actions` reads it back.
+``{"tp": {"a": action, "p": payload, ...}}``, and :mod:`adapters.teams.card_actions` reads it back;
+an ``Action.Submit`` (a dialog's button) carries the same data.
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ def execute_action(
         element["style"] = "positive"
     elif button.style == "danger":
         element["style"] = "destructive"
+    return element
+
+
+def submit_action(
+    button: Button, *, payload: Payload | None = None, inputs: str = "auto", **extra: JSONScalar
+) -> Element:
+    """The same button as an ``Action.Submit``, with the same data: for a card in a dialog (a task
+    module), whose submit goes back to the invoke that opened the dialog. An ``Action.Execute`` there
+    would start an ``adaptiveCard/action`` invoke instead, and its answer could not close the dialog."""
+    element = execute_action(button, payload=payload, inputs=inputs, **extra)
+    element["type"] = "Action.Submit"
+    del element["verb"]
     return element
 
 

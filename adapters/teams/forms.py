@@ -2,14 +2,16 @@
 
 A form is one card, answered in place: its submit button is an ``Action.Execute`` with
 ``associatedInputs`` so the typed values travel with it, and a failed submit comes back as the same
-card with each field's problem under it. Kept apart from replies (:mod:`adapters.teams.render`), which
-have no inputs but the item picker.
+card with each field's problem under it. In a dialog (the task module of a message action) the
+button is an ``Action.Submit`` with the same data: a dialog's submit goes to the invoke that opened
+it. Kept apart from replies (:mod:`adapters.teams.render`), which have no inputs but the item picker.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from typing import Literal
 
 from adapters.teams import limits
 from adapters.teams.cards import (
@@ -19,6 +21,7 @@ from adapters.teams.cards import (
     Element,
     adaptive_card,
     execute_action,
+    submit_action,
     text_block,
 )
 from bot.format import truncate
@@ -66,9 +69,12 @@ def _input(spec: FormInput, error: str | None, today: date | None) -> Element:
     return element
 
 
-def render_form(form: Form, *, today: date | None = None) -> Card:
+def render_form(
+    form: Form, *, today: date | None = None, submit: Literal["execute", "submit"] = "execute"
+) -> Card:
     """The form as a card: labelled inputs, required marks and, after a failed submit, each field's
-    problem under it (in the Attention colour) with the values that were typed kept."""
+    problem under it (in the Attention colour) with the values that were typed kept. ``submit`` is
+    the kind of button: ``execute`` in a message, ``submit`` in a dialog."""
     body: list[Element] = [text_block(form.title, size="Large", weight="Bolder", style="heading")]
     if form.errors:
         body.append(text_block("Please check the fields marked below.", color="Attention"))
@@ -77,7 +83,8 @@ def render_form(form: Form, *, today: date | None = None) -> Card:
         body.append(_input(spec, error, today))
         if error:
             body.append(text_block(error, color="Attention", size="Small", spacing="None"))
-    submit = Button(label=form.submit_label, action=form.submit_action, payload=form.payload, style="primary")
+    button = Button(label=form.submit_label, action=form.submit_action, payload=form.payload, style="primary")
     card = adaptive_card(body, fallback=form.title)
-    card["actions"] = [execute_action(submit, inputs="auto", form=1)]
+    action = execute_action if submit == "execute" else submit_action
+    card["actions"] = [action(button, inputs="auto", form=1)]
     return card

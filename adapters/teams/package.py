@@ -2,7 +2,9 @@
 in Teams ("Apps > Manage your apps > Upload an app") or the Teams admin center.
 
 The manifest follows schema 1.30, the newest in Microsoft's ``@microsoft/app-manifest`` package: one
-bot for personal chats, teams and group chats, and a command menu for each. Teams shows at most twelve
+bot for personal chats, teams and group chats, and a command menu for each; and one messaging
+extension (:data:`EXTENSION_COMMANDS`: account search in the compose box, "Log to account" on a
+message) that also unfurls links to CRM records (:data:`LINK_DOMAINS`). Teams shows at most twelve
 commands a menu, so the menus are chosen here (:data:`MENUS`), and every command the core has is either
 on a menu or set aside in :data:`OFF_MENU` with the reason; nothing is cut without a word. No Bot
 Framework import here, so ``touchpoint teams-package`` (:mod:`adapters.cli.teams`) works without
@@ -11,6 +13,7 @@ loading the SDK.
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 import re
@@ -36,7 +39,9 @@ FULL_DESCRIPTION = (
     "latest customer feedback on one card. List your accounts worst health first, see red and falling "
     "accounts with the ARR at risk, check upcoming renewals, and log calls, emails, meetings and QBRs "
     "without leaving Teams. Follow-ups and milestones can be marked done or snoozed from the card. "
-    "Chat with Touchpoint personally, or mention it in a channel to answer in the thread."
+    "Chat with Touchpoint personally, or mention it in a channel to answer in the thread. Search for an "
+    "account from the message box to insert its card, see a pasted HubSpot or Salesforce link as the "
+    "account's card, and log any message to an account's timeline with Log to account."
 )
 PERSONAL = ("personal",)
 SHARED = ("team", "groupChat")
@@ -94,6 +99,33 @@ OFF_MENU: dict[tuple[str, ...], dict[str, str]] = {
         "channel": "for admins deciding about a shared channel; `help` lists it",
     },
 }
+# The messaging extension's commands; the ids are what adapters.teams.extension answers (not imported:
+# that module loads the Bot Framework SDK).
+EXTENSION_COMMANDS: tuple[dict[str, Any], ...] = (
+    {
+        "id": "searchAccounts",
+        "type": "query",
+        "title": "Search accounts",
+        "description": "Find an account and insert its card: health, ARR, renewal and owner.",
+        "context": ["compose", "commandBox"],
+        "initialRun": False,
+        "parameters": [
+            {"name": "query", "title": "Account", "description": "Name or ID", "inputType": "text"}
+        ],
+    },
+    {
+        "id": "logToAccount",
+        "type": "action",
+        "title": "Log to account",
+        "description": "Log this message as a note on an account's timeline.",
+        "context": ["message"],
+        "fetchTask": True,
+    },
+)
+# The hosts of the CRM record links handlers.account_links reads. A wildcard stands for one label
+# (app.hubspot.com, app-eu1.hubspot.com, acme.lightning.force.com, acme.my.salesforce.com); Teams'
+# older manifest reference asks for a link handler's domains in validDomains too, so they are there.
+LINK_DOMAINS = ("*.hubspot.com", "*.lightning.force.com", "*.my.salesforce.com")
 GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 HOST = re.compile(r"^(\*\.)?([A-Za-z0-9-]+\.)+[A-Za-z]{2,}$|^localhost$")
 
@@ -195,8 +227,15 @@ def build_manifest(
                 "commandLists": command_lists,
             }
         ],
+        "composeExtensions": [
+            {
+                "botId": app_id.lower(),
+                "commands": copy.deepcopy(list(EXTENSION_COMMANDS)),
+                "messageHandlers": [{"type": "link", "value": {"domains": list(LINK_DOMAINS)}}],
+            }
+        ],
         "permissions": ["identity", "messageTeamMembers"],
-        "validDomains": [domain] if domain else [],
+        "validDomains": [*([domain] if domain else []), *LINK_DOMAINS],
     }
 
 

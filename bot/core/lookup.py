@@ -159,6 +159,42 @@ class AccountIndex:
                 break
         return found[:limit]
 
+    async def search(self, query: str, *, limit: int, offset: int = 0) -> list[AccountRef]:
+        """Up to ``limit`` accounts for a search box, best first, after skipping ``offset`` (a next
+        page): the account whose id was typed; names equal to what was typed; names starting with it,
+        the shortest first (the least left over, then name order); then names close to it (typos,
+        words of the name), best score first. Unlike :meth:`find`, which wants the one account meant,
+        this ranks every plausible one."""
+        key = name_key(query)
+        if not key or limit <= 0:
+            return []
+        async with self._lock:
+            await self._refresh()
+        wanted = offset + limit
+        ranked: list[AccountRef] = []
+        seen: set[int] = set()
+
+        def add(refs: list[AccountRef]) -> None:
+            for ref in refs:
+                if ref.id not in seen and len(ranked) < wanted:
+                    seen.add(ref.id)
+                    ranked.append(ref)
+
+        by_id = self._by_external_id.get(query.strip().casefold())
+        add([by_id] if by_id is not None else [])
+        add(self._by_key.get(key, []))
+        if len(ranked) < wanted:
+            at = bisect.bisect_left(self._keys, key)
+            starting: list[tuple[int, str, int]] = []
+            while at < len(self._keys) and self._keys[at].startswith(key):
+                starting.append((len(self._keys[at]), self._keys[at], at))
+                at += 1
+            add([self._refs[at] for _, _, at in sorted(starting)])
+        if len(ranked) < wanted:
+            scored = self._matcher.score(key)
+            add([self._refs[i] for score, i in scored.scores if score >= CANDIDATE_SCORE])
+        return ranked[offset:]
+
     def _with_prefix(self, key: str) -> list[AccountRef]:
         """Accounts whose key starts with ``key``, in key order (a binary search, not a scan)."""
         found = []
