@@ -30,7 +30,7 @@ from storage.db import Database
 from storage.models import Person
 from tests import blockkit
 from tests.adaptivecards import card_problems, message_problems
-from tests.factories import MAYA, NOW, PRIYA, Team, seed_team
+from tests.factories import MAYA, NOW, PRIYA, SAM, Team, seed_team
 from tests.fakes.slack import FakeSlack
 from tests.fakes.teams import FakeConnector
 from tests.slack_env import CRASH_EVENTS
@@ -39,6 +39,7 @@ from tests.teams_activities import CHANNEL_ID, user
 from tests.teams_env import FakeTime, clear_teams_environment, own_logging
 
 MAYA_SLACK = "UMAYA0001"
+SAM_SLACK = "USAM00001"  # the admin
 PRIYA_TEAMS = user("priya", "Priya Raman", PRIYA)
 
 
@@ -105,6 +106,7 @@ async def loop_env(db: Database, tmp_path: Path) -> AsyncIterator[LoopEnv]:
     slack = FakeSlack()
     await slack.start()
     slack.add_user(MAYA_SLACK, MAYA)
+    slack.add_user(SAM_SLACK, SAM)
     teams = FakeConnector()
     await teams.start()
     settings = Settings(
@@ -159,6 +161,7 @@ async def team(db: Database, monkeypatch: pytest.MonkeyPatch) -> Team:
     team = await seed_team(db)
     async with db.transaction() as session:
         await session.execute(update(Person).where(Person.id == team.maya).values(slack_user_id=MAYA_SLACK))
+        await session.execute(update(Person).where(Person.id == team.sam).values(slack_user_id=SAM_SLACK))
         await session.execute(
             update(Person).where(Person.id == team.priya).values(teams_user_id=PRIYA_TEAMS.aad)
         )

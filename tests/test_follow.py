@@ -17,14 +17,13 @@ from storage.db import Database
 from storage.models import ChannelFollow, FeedbackItem, Person
 from tests.factories import MAYA, NOW, TODAY, Team, add_snapshot, count
 from tests.fakes.teams import Call
-from tests.loop_env import MAYA_SLACK, LoopEnv, loop_env
+from tests.loop_env import MAYA_SLACK, SAM_SLACK, LoopEnv, loop_env
 from tests.loop_env import team as team  # the fixture
 from tests.slack_env import reply_text
 from tests.slack_requests import CHANNEL_ID, slash_command
 from tests.teams_activities import CHANNEL_ID as TEAMS_CHANNEL
 from tests.teams_activities import channel_message, user
 
-SAM_SLACK = "USAM00001"
 SHARED = "CSHARED01"
 
 
@@ -63,11 +62,7 @@ def posts(env: LoopEnv, channel: str) -> list[str]:
 async def test_a_followed_account_s_band_change_reaches_the_channel_once(
     db: Database, tmp_path: Path, team: Team
 ) -> None:
-    async with db.transaction() as session:
-        # Today's snapshots are written below; none of the seed's may stand in the way.
-        await session.execute(update(Person).where(Person.id == team.sam).values(slack_user_id=SAM_SLACK))
     async with loop_env(db, tmp_path) as env:
-        env.slack.add_user(SAM_SLACK, "sam@example.com")
         answer = await ask_slack(env, "follow acme rockets")
         assert "This channel now follows Acme Rockets" in answer
         assert "[in_channel]" in answer  # the whole channel sees what it will get
@@ -80,7 +75,7 @@ async def test_a_followed_account_s_band_change_reaches_the_channel_once(
         assert "Acme Rockets" in post and "Health red → green" in post
         assert "unfollow Acme Rockets" in post
 
-        # Another run, and another replica's run, find nothing new.
+        # Another run finds nothing new: each event is keyed once per follow.
         assert await feed_and_deliver(env) == 0
         assert len(posts(env, CHANNEL_ID)) == 1
         # Older history (overdue milestones from before the follow) was never posted.
@@ -96,10 +91,7 @@ async def test_a_followed_account_s_band_change_reaches_the_channel_once(
 async def test_a_channel_shared_with_another_organisation_is_refused_until_an_admin_allows_fields(
     db: Database, tmp_path: Path, team: Team
 ) -> None:
-    async with db.transaction() as session:
-        await session.execute(update(Person).where(Person.id == team.sam).values(slack_user_id=SAM_SLACK))
     async with loop_env(db, tmp_path) as env:
-        env.slack.add_user(SAM_SLACK, "sam@example.com")
         env.slack.share_externally(SHARED)
         refused = await ask_slack(env, "follow acme rockets", channel=SHARED)
         assert "shared with another organisation" in refused and "channel allow" in refused

@@ -10,13 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 
 from handlers.account_links import record_of, salesforce_id_18
 from storage.db import Database
-from storage.models import CrmLink, Person
+from storage.models import CrmLink
 from tests.factories import Team
-from tests.loop_env import MAYA_SLACK, LoopEnv, loop_env
+from tests.loop_env import MAYA_SLACK, SAM_SLACK, LoopEnv, loop_env
 from tests.loop_env import team as team  # the fixture
 from tests.slack_env import reply_text
 from tests.slack_requests import CHANNEL_ID, event, slash_command
@@ -24,7 +23,6 @@ from tests.slack_requests import CHANNEL_ID, event, slash_command
 HUBSPOT_URL = "https://app.hubspot.com/contacts/4242/company/9001"
 SALESFORCE_URL = "https://acme.lightning.force.com/lightning/r/Account/001Dn00000ABCDEFGH/view"
 UNKNOWN_URL = "https://app.hubspot.com/contacts/4242/company/777"
-SAM_SLACK = "USAM00001"
 
 
 def link_shared(urls: list[str], *, channel: str = CHANNEL_ID, user: str = MAYA_SLACK, **extra: Any) -> Any:
@@ -89,10 +87,7 @@ async def test_no_unfurl_in_a_shared_channel_unless_allowed_and_then_only_the_fi
     db: Database, tmp_path: Path, team: Team
 ) -> None:
     await link(db, "hubspot", "9001", team.acme_rockets)
-    async with db.transaction() as session:
-        await session.execute(update(Person).where(Person.id == team.sam).values(slack_user_id=SAM_SLACK))
     async with loop_env(db, tmp_path) as env:
-        env.slack.add_user(SAM_SLACK, "sam@example.com")
         env.slack.share_externally("CEXT00001")
         await env.to_slack(link_shared([HUBSPOT_URL], channel="CEXT00001"))
         assert not env.slack.of("chat.unfurl")
