@@ -1,5 +1,6 @@
 """The recipient's buttons on a feedback item: Acknowledge, Resolve (with its note form) and Reassign
-(with its email form); each answers with the item's card or a short confirmation."""
+(with its email form). Acknowledge rewrites the clicked card; every change also rewrites the item's
+other messages through the outbox (they are living messages), so a form only confirms."""
 
 from __future__ import annotations
 
@@ -76,6 +77,7 @@ async def ack_action(ctx: BotContext, request: Request) -> Response:
         to_state=FeedbackState.ACKNOWLEDGED.value,
         note=None,
         now=ctx.now(),
+        strongly_negative=strongly_negative_threshold(ctx),
     )
     return await _card(ctx, item, replace=True)
 
@@ -97,8 +99,16 @@ async def resolve_save_action(ctx: BotContext, request: Request) -> Response:
         to_state=FeedbackState.RESOLVED.value,
         note=request.values.get("note"),
         now=ctx.now(),
+        strongly_negative=strongly_negative_threshold(ctx),
     )
-    return await _card(ctx, item, replace=False)
+    # The item's own messages are rewritten to show it resolved; the form's answer only confirms.
+    told = (
+        " and whoever sent it has been told"
+        if item.originator_id not in (None, request.actor.person_id)
+        else ""
+    )
+    message = f"✅ Feedback #{item.id} is resolved: its message shows it{told}."
+    return Reply(summary=message, blocks=(Text(message),))
 
 
 async def reassign_action(ctx: BotContext, request: Request) -> Response:

@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import OutboxMessage, OutboxStatus
+from storage.models import LivingMessage, OutboxMessage, OutboxStatus
 from storage.outbox_upkeep import OutboxStats, Purged, purge_sent, retry_dead, stats, status_is
 
 __all__ = [
@@ -54,6 +54,7 @@ class NewMessage:
     address: dict[str, Any]
     payload: dict[str, Any]
     not_before: datetime | None = None
+    edit_of: str | None = None  # the outbox key of the post this message rewrites (see storage.living)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,7 @@ class Claimed:
     # When an earlier send of this row began and its outcome was never recorded (the worker died or
     # lost its lease mid-send, or the answer never came): the message may be on the platform already.
     in_doubt_since: datetime | None = None
+    edit_of: str | None = None
 
 
 async def enqueue(db: Database, messages: Sequence[NewMessage], *, now: datetime) -> int:
@@ -101,6 +103,7 @@ async def enqueue_in(session: AsyncSession, messages: Sequence[NewMessage], *, n
             "attempts": 0,
             "next_attempt_at": m.not_before or now,
             "created_at": now,
+            "edit_of": m.edit_of,
         }
         for m in messages
     ]
@@ -148,6 +151,7 @@ async def claim(db: Database, *, now: datetime, limit: int, lease: timedelta) ->
             OutboxMessage.attempts,
             OutboxMessage.claim_token,
             OutboxMessage.send_started_at,
+            OutboxMessage.edit_of,
         )
         .execution_options(synchronize_session=False)
     )
@@ -199,11 +203,18 @@ async def begin_send(db: Database, message_id: int, *, token: str, now: datetime
 
 
 async def mark_sent(
-    db: Database, message_id: int, *, token: str, now: datetime, external_id: str | None
+    db: Database,
+    message_id: int,
+    *,
+    token: str,
+    now: datetime,
+    external_id: str | None,
+    key: str | None = None,
 ) -> bool:
     """Record the send. Allowed while the row is held under ``token``, or held by nobody (the lease
     ended and no one took it over yet: the send still happened). False: another worker holds the row
-    now, and will find the message on the platform (Slack) or may send it again (Teams)."""
+    now, and will find the message on the platform (Slack) or may send it again (Teams). With its
+    ``key``, a living message's platform id is recorded in the same transaction."""
     free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
     async with db.transaction() as session:
         result = await session.execute(
@@ -225,7 +236,15 @@ async def mark_sent(
             .returning(OutboxMessage.id)
             .execution_options(synchronize_session=False)
         )
-        return result.first() is not None
+        recorded = result.first() is not None
+        if key is not None and external_id:
+            await session.execute(
+                update(LivingMessage)
+                .where(LivingMessage.outbox_key == key, LivingMessage.message_id.is_(None))
+                .values(message_id=external_id)
+                .execution_options(synchronize_session=False)
+            )
+        return recorded
 
 
 async def mark_failed(

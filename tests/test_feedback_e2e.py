@@ -86,8 +86,14 @@ async def test_cx_on_teams_to_csm_on_slack_and_back(db: Database, tmp_path: Path
             (team.maya, "resolved", NOW),
         ]
 
-        # The worker tells Priya in her Teams chat, twice.
-        assert await env.deliver() == 2
+        # The worker tells Priya in her Teams chat, twice, and rewrites Maya's card once to show it
+        # resolved (the acknowledgement's rewrite, not yet sent, gave way to it): no new post.
+        assert await env.deliver() == 3
+        [update] = env.slack.of("chat.update")
+        [posted] = env.slack.messages[dm.body["channel"]]
+        assert (update.body["channel"], update.body["ts"]) == (dm.body["channel"], posted["ts"])
+        assert "Resolved" in reply_text(update.body) and buttons(update.body) == []
+        assert len(env.slack.of("chat.postMessage")) == 1
         sent = env.teams.of("send")
         told = [c for c in sent[1:] if c.conversation_id == PRIYA_TEAMS.personal_chat]
         assert len(told) == 2
@@ -134,8 +140,12 @@ async def test_csm_on_slack_to_the_cx_channel_on_teams_and_back(
         )
         assert answer["statusCode"] == 200
 
-        # Maya hears in her Slack DM.
-        assert await env.deliver() == 1
+        # Maya hears in her Slack DM, and the channel's card is rewritten where it was posted.
+        assert await env.deliver() == 2
+        [update] = env.teams.of("update")
+        assert (update.conversation_id, update.activity_id) == (CHANNEL_ID, posted[0].sent_id)
+        assert "Acknowledged" in card_text(update.card)
+        assert len(env.teams.of("send")) == before + 1
         [note] = env.slack.of("chat.postMessage")
         assert note.body["channel"] == f"D{MAYA_SLACK}"
         assert "Priya Raman acknowledged your feedback" in reply_text(note.body)

@@ -15,6 +15,9 @@ around the time of that send (``conversations.history``, or ``conversations.repl
 with ``include_all_metadata``) before anything is posted again. Reading a channel's history needs the
 app in the channel and the ``channels:history``/``groups:history`` scopes (``im:history`` for DMs);
 where Slack refuses the look-up, the message is posted again (at least once, never lost).
+
+A living message (a feedback item's or a health alert's post) is rewritten with ``chat.update``
+(:meth:`SlackSender.edit`); a DM target is the same user id, opened to its DM channel as for a post.
 """
 
 from __future__ import annotations
@@ -66,6 +69,9 @@ PERMANENT_ERRORS = frozenset(
         "invalid_blocks",
         "msg_too_long",
         "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "edit_window_closed",
     }
 )
 
@@ -112,6 +118,19 @@ class SlackSender:
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
             raise DeliveryError(f"network: {type(error).__name__}: {error}", maybe_sent=True) from error
         return str(response.get("ts") or "") or None
+
+    async def edit(self, address: Address, message_id: str, reply: Reply) -> None:
+        """Rewrite the message ``message_id`` (its ``ts``) with ``reply``: ``chat.update``. An edit can
+        be sent twice without harm, so any failure short of a refusal is worth another try."""
+        try:
+            channel = await self._channel(address.target)
+            await self.client.chat_update(
+                channel=channel, ts=message_id, **render_message(without_attachments(reply))
+            )
+        except SlackApiError as error:
+            raise delivery_error(error) from error
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryError(f"network: {type(error).__name__}: {error}") from error
 
     async def find_sent(self, address: Address, *, key: str, since: datetime) -> str | None:
         """The ``ts`` of the message tagged ``key`` posted to ``address`` around ``since``, or None."""

@@ -422,18 +422,20 @@ class TeamsAdapter:
     # ----------------------------------------------------------------------------- proactive API
 
     async def send_to_conversation(self, conversation_id: str, response: Response) -> str:
-        """Post ``response`` to a stored conversation (a channel gets a new thread); returns the new
-        activity id. Raises :class:`TeamsUnreachable` when Touchpoint was never installed or spoken to
-        there, :class:`TeamsDeliveryError` when Teams refuses or keeps failing after retries."""
+        """See :meth:`Poster.send_to_conversation`."""
         return await self.poster.send_to_conversation(conversation_id, response)
 
     async def send_to_person(self, person_id: int, response: Response) -> str:
-        """Post ``response`` to the person's personal chat with Touchpoint; returns the activity id.
-
-        The chat is known once the person installed the app for themselves, wrote to it, or asked for
-        something personal in a channel. Raises :class:`TeamsUnreachable` before that.
-        """
+        """See :meth:`Poster.send_to_person`."""
         return await self.poster.send_to_person(person_id, response)
+
+    async def update_in_conversation(
+        self, conversation_id: str, activity_id: str, response: Response
+    ) -> None:
+        await self.poster.update_in_conversation(conversation_id, activity_id, response)
+
+    async def update_for_person(self, person_id: int, activity_id: str, response: Response) -> None:
+        await self.poster.update_for_person(person_id, activity_id, response)
 
 
 __all__ = ["TeamsAdapter", "TeamsDeliveryError", "TeamsUnreachable"]

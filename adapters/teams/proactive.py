@@ -6,7 +6,10 @@ stores its conversation reference, so that digests, reminders and routed feedbac
 with ``continue_conversation`` (:meth:`Poster.send_to_conversation`, :meth:`Poster.send_to_person`); a
 personal chat is opened when a person asks for something personal in a channel and none is known yet.
 
-The two proactive methods serve the outbox, which does the retrying: they try once and never wait,
+A living message (a feedback item's or a health alert's post) is rewritten in place with
+``updateActivity`` (:meth:`Poster.update_in_conversation`, :meth:`Poster.update_for_person`).
+
+The proactive methods serve the outbox, which does the retrying: they try once and never wait,
 so a throttled conversation goes back to the outbox (with its Retry-After) instead of holding up the
 worker's batch, and retries happen in one place only.
 """
@@ -194,7 +197,21 @@ class Poster:
         (with its Retry-After) or fails."""
         return await self._continue(conversation_id, response, once=True)
 
-    async def _continue(self, conversation_id: str, response: Response, *, once: bool) -> str:
+    async def update_in_conversation(
+        self, conversation_id: str, activity_id: str, response: Response
+    ) -> None:
+        """Show ``response`` in place of the activity ``activity_id`` Touchpoint posted to a stored
+        conversation (``updateActivity``), trying once; raises like :meth:`send_to_conversation`."""
+        await self._continue(conversation_id, response, once=True, update=activity_id)
+
+    async def update_for_person(self, person_id: int, activity_id: str, response: Response) -> None:
+        """:meth:`update_in_conversation` in the person's personal chat with Touchpoint."""
+        stored = await self._personal_chat(person_id)
+        await self.update_in_conversation(stored, activity_id, response)
+
+    async def _continue(
+        self, conversation_id: str, response: Response, *, once: bool, update: str | None = None
+    ) -> str:
         stored = await self.conversations.get(base_conversation_id(conversation_id))
         if stored is None:
             raise TeamsUnreachable(f"no stored Teams conversation {conversation_id!r}")
@@ -211,16 +228,29 @@ class Poster:
         failed: list[Exception] = []
 
         async def callback(turn_context: TurnContext) -> None:
+            connector = self.connector(turn_context)
             try:
-                sent.append(
-                    await self.post(
-                        self.connector(turn_context),
-                        stored.conversation_id,
-                        message,
-                        origin=turn_context.activity,
-                        once=once,
+                if update is None:
+                    sent.append(
+                        await self.post(
+                            connector,
+                            stored.conversation_id,
+                            message,
+                            origin=turn_context.activity,
+                            once=once,
+                        )
                     )
-                )
+                    return
+                message.id = update
+                address_message(message, turn_context.activity, stored.conversation_id)
+
+                async def rewrite() -> Any:
+                    return await connector.conversations.update_activity(
+                        stored.conversation_id, update, message
+                    )
+
+                await self.sender.call("update", stored.conversation_id, rewrite, once=once)
+                sent.append(update)
             except Exception as error:  # raised below, outside botbuilder's turn error handling
                 failed.append(error)
 
@@ -235,6 +265,9 @@ class Poster:
         The chat is known once the person installed the app for themselves, wrote to it, or asked for
         something personal in a channel. Raises :class:`TeamsUnreachable` before that.
         """
+        return await self.send_to_conversation(await self._personal_chat(person_id), response)
+
+    async def _personal_chat(self, person_id: int) -> str:
         async with self.db.sessions() as session:
             aad = (
                 await session.execute(select(Person.teams_user_id).where(Person.id == person_id))
@@ -244,4 +277,4 @@ class Poster:
         stored = await self.conversations.personal_for(aad)
         if stored is None:
             raise TeamsUnreachable(f"no personal Teams chat with person {person_id} yet")
-        return await self.send_to_conversation(stored.conversation_id, response)
+        return stored.conversation_id

@@ -58,6 +58,16 @@ class Findable(Protocol):
         ...
 
 
+@runtime_checkable
+class Editable(Protocol):
+    """A sender that can rewrite a message it posted (Slack ``chat.update``, Teams ``updateActivity``):
+    how a living message shows its subject's new state without a new post."""
+
+    async def edit(self, address: Address, message_id: str, reply: Reply) -> None:
+        """Show ``reply`` in place of the message ``message_id`` posted to ``address``."""
+        ...
+
+
 def backoff_seconds(attempts: int, *, rng: random.Random) -> float:
     """2, 4, 8 ... seconds (capped at 15 minutes), each scaled by a random 0.5-1.5 so retries spread out."""
     base = min(BASE_BACKOFF_SECONDS * 2.0 ** max(0, attempts - 1), MAX_BACKOFF_SECONDS)

@@ -28,12 +28,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.delivery.pacing import PACING_SECONDS, RATE_PER_MINUTE, Pacer
-from bot.delivery.senders import DeliveryError, Findable, Sender, backoff_seconds
+from bot.delivery.senders import DeliveryError, Editable, Findable, Sender, backoff_seconds
 from bot.log import get_logger
 from bot.metrics import Metrics
 from bot.serialize import address_from_dict, reply_from_dict
-from bot.types import Platform
-from storage import outbox
+from bot.types import Address, Platform
+from storage import living, outbox
 from storage.db import Database
 
 log = get_logger("touchpoint.delivery")
@@ -44,6 +44,8 @@ LEASE = timedelta(minutes=2)
 CLAIM_SHARE = 0.5
 # Floor for the time one send is expected to take, when sizing a claim.
 MIN_SECONDS_PER_SEND = 0.02
+# An edit whose post is not out yet looks again after this long.
+EDIT_WAIT = timedelta(seconds=5)
 
 
 def _utcnow() -> datetime:
@@ -147,6 +149,8 @@ class DeliveryWorker:
         held = self.pacer.held_until(platform, address.target, self.clock())
         if held is not None:
             return await self._defer(message, held, "held: rate limited")
+        if message.edit_of is not None:
+            return await self._edit(message, platform, sender, address)
         findable = sender if isinstance(sender, Findable) else None
         if message.in_doubt_since is not None:
             if findable is None:
@@ -162,22 +166,57 @@ class DeliveryWorker:
                 if found is not None:
                     log.info("delivery_found_already_posted", outbox_id=message.id, external_id=found)
                     return await self._sent(message, found, result="found")
+        reply = reply_from_dict(message.payload)
+
+        async def send() -> str | None:
+            if findable is not None:
+                return await findable.post(address, reply, key=message.idempotency_key)
+            return await sender.send(address, reply)
+
+        return await self._attempt(message, platform, address, send)
+
+    async def _edit(
+        self, message: outbox.Claimed, platform: Platform, sender: Sender, address: Address
+    ) -> int:
+        """Rewrite the post ``edit_of`` names, once it is out; nothing when it never went out or a
+        newer edit of it is queued."""
+        assert message.edit_of is not None
+        target = await living.edit_target(self.db, edit_id=message.id, edit_of=message.edit_of)
+        if target.waiting:
+            return await self._defer(message, self.clock() + EDIT_WAIT, "waiting for the post it edits")
+        if target.message_id is None or not isinstance(sender, Editable):
+            why = "superseded" if target.superseded else "nothing to edit"
+            log.info("delivery_edit_skipped", outbox_id=message.id, edit_of=message.edit_of, why=why)
+            return await self._sent(message, None, result="skipped")
+        message_id = target.message_id
+        reply = reply_from_dict(message.payload)
+
+        async def send() -> str | None:
+            await sender.edit(address, message_id, reply)
+            return message_id
+
+        return await self._attempt(message, platform, address, send)
+
+    async def _attempt(
+        self,
+        message: outbox.Claimed,
+        platform: Platform,
+        address: Address,
+        send: Callable[[], Awaitable[str | None]],
+    ) -> int:
+        """One paced try of ``send``, its outcome recorded while this worker holds the row."""
         slot = await self.pacer.reserve(platform, address.target, now=self.clock())
         if not slot.reserved:
             return await self._defer(message, slot.start, "paced: waiting for a send slot")
         wait = (slot.start - self.clock()).total_seconds()
         if wait > 0:
             await self.sleep(wait)
-        reply = reply_from_dict(message.payload)
         token = message.claim_token
         if not await outbox.begin_send(self.db, message.id, token=token, now=self.clock(), lease=self.lease):
             self._lost(message, "before sending")
             return 0
         try:
-            if findable is not None:
-                external_id = await findable.post(address, reply, key=message.idempotency_key)
-            else:
-                external_id = await sender.send(address, reply)
+            external_id = await send()
         except DeliveryError as error:
             await self._failed(message, error)
             return 0
@@ -189,7 +228,12 @@ class DeliveryWorker:
 
     async def _sent(self, message: outbox.Claimed, external_id: str | None, *, result: str = "sent") -> int:
         recorded = await outbox.mark_sent(
-            self.db, message.id, token=message.claim_token, now=self.clock(), external_id=external_id
+            self.db,
+            message.id,
+            token=message.claim_token,
+            now=self.clock(),
+            external_id=external_id,
+            key=message.idempotency_key,
         )
         if not recorded:
             self._lost(message, "after sending")

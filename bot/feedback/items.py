@@ -38,11 +38,20 @@ from bot.log import get_logger
 from bot.recipients import address_for
 from bot.serialize import outbox_message, reply_to_dict
 from bot.types import Actor, Address
-from storage import audit, outbox
+from storage import audit, living, outbox
 from storage.db import Database
 from storage.models import Account, FeedbackItem, FeedbackState, FeedbackTransition, Person, Role
 
 log = get_logger("touchpoint.feedback")
+
+
+# A feedback item's posts (to its recipient, their manager, the team channel) are living messages:
+# every change of state rewrites them in place.
+SUBJECT = "feedback"
+
+
+def subject_of(item_id: int) -> living.Subject:
+    return living.Subject(kind=SUBJECT, id=item_id)
 
 
 # Which state may follow which; resolving straight from new is allowed.
@@ -51,9 +60,6 @@ NEXT_STATES = {
     FeedbackState.ACKNOWLEDGED.value: {FeedbackState.RESOLVED.value},
     FeedbackState.RESOLVED.value: set(),
 }
-
-
-# ---------------------------------------------------------------------------------------------- routing
 
 
 # ---------------------------------------------------------------------------------------------- submit
@@ -174,7 +180,7 @@ async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime, stro
             item, account_name, originator_name, for_recipient=True, strongly_negative=strongly_negative
         )
     )
-    messages: list[outbox.NewMessage] = []
+    posts: list[outbox.NewMessage] = []
     problems: list[str] = []
     for person_id in people:
         person = directory.get(person_id)
@@ -184,17 +190,17 @@ async def _announce_new(db: Database, item: FeedbackItem, *, now: datetime, stro
         if address is None:
             problems.append(f"{person_label(person, person_id)} cannot be reached on Slack or Teams")
             continue
-        messages.append(outbox_message(f"feedback:{item.id}:new:{person_id}", PURPOSE, address, card))
+        posts.append(outbox_message(f"feedback:{item.id}:new:{person_id}", PURPOSE, address, card))
     channel = channel_address(item.recipient_channel)
     if channel is not None:
-        messages.append(outbox_message(f"feedback:{item.id}:new:channel", PURPOSE, channel, card))
+        posts.append(outbox_message(f"feedback:{item.id}:new:channel", PURPOSE, channel, card))
     elif item.recipient_channel:
         problems.append(f"the channel {item.recipient_channel!r} is not slack:ID or teams:ID")
     if item.recipient_id is None and channel is None and not problems:
         team = "CX" if item.originator_team == CS_TEAM else "CS"
         problems.append(f"no {team} channel is configured and no person owns it")
-    messages += admin_reports(item, account_name, problems, admins, key=f"feedback:{item.id}:new")
-    await outbox.enqueue(db, messages, now=now)
+    reports = admin_reports(item, account_name, problems, admins, key=f"feedback:{item.id}:new")
+    await living.post(db, subject_of(item.id), posts, others=reports, now=now)
 
 
 # ------------------------------------------------------------------------------------------ transitions
@@ -230,9 +236,17 @@ async def load_for_change(session: AsyncSession, actor: Actor, item_id: int) -> 
 
 
 async def transition(
-    db: Database, *, item_id: int, actor: Actor, to_state: str, note: str | None, now: datetime
+    db: Database,
+    *,
+    item_id: int,
+    actor: Actor,
+    to_state: str,
+    note: str | None,
+    now: datetime,
+    strongly_negative: float = STRONGLY_NEGATIVE,
 ) -> FeedbackItem:
-    """Move an item to ``to_state`` (acknowledged or resolved) as ``actor``; the originator hears of it."""
+    """Move an item to ``to_state`` (acknowledged or resolved) as ``actor``: its posts are rewritten to
+    show it, in the same transaction, and the originator hears of it."""
     if to_state not in NEXT_STATES or to_state == FeedbackState.NEW.value:
         raise BadArguments(f"A feedback item cannot be moved to {to_state!r}.")
     note = (note or "").strip() or None
@@ -256,7 +270,9 @@ async def transition(
             at=now,
         )
         session.add(step)
+        await session.flush()
         _audit(session, actor, f"feedback.{to_state}", item.id, {"from": from_state, "note": note})
+        await _edit_posts(session, item, revision=f"t{step.id}", now=now, strongly_negative=strongly_negative)
     log.info("feedback_transition", item_id=item.id, to_state=to_state, actor_id=actor.person_id)
     verb = "acknowledged" if to_state == FeedbackState.ACKNOWLEDGED.value else "resolved"
     await _tell_originator(
@@ -303,22 +319,19 @@ async def reassign(
         _audit(
             session, actor, "feedback.reassigned", item.id, {"from": from_state, "to_person_id": target.id}
         )
-        account_name, originator_name = await _names(session, item)
-        admins = await _admin_addresses(session)
-    card = reply_to_dict(
-        item_reply(
-            item, account_name, originator_name, for_recipient=True, strongly_negative=strongly_negative
+        card = await _edit_posts(
+            session, item, revision=f"t{step.id}", now=now, strongly_negative=strongly_negative
         )
-    )
+        account_name, _ = await _names(session, item)
+        admins = await _admin_addresses(session)
     address = address_for(target.id, target.slack_user_id, target.teams_user_id)
-    messages: list[outbox.NewMessage] = []
     key = f"feedback:{item.id}:reassigned:{step.id}"
     if address is None:
         problems = [f"{target.name} ({target.email}) cannot be reached on Slack or Teams"]
-        messages += admin_reports(item, account_name, problems, admins, key=key)
+        await outbox.enqueue(db, admin_reports(item, account_name, problems, admins, key=key), now=now)
     else:
-        messages.append(outbox_message(f"{key}:{target.id}", PURPOSE, address, card))
-    await outbox.enqueue(db, messages, now=now)
+        post = outbox_message(f"{key}:{target.id}", PURPOSE, address, card)
+        await living.post(db, subject_of(item.id), [post], now=now)
     await _tell_originator(db, item, actor, verb=note, note=None, key=f"{key}:originator", now=now)
     return item, target
 
@@ -346,6 +359,20 @@ async def _tell_originator(
 
 
 # ------------------------------------------------------------------------------------------------ cards
+
+
+async def _edit_posts(
+    session: AsyncSession, item: FeedbackItem, *, revision: str, now: datetime, strongly_negative: float
+) -> dict[str, Any]:
+    """Queue the rewrite of the item's posts to show it as it is now; returns the card."""
+    account_name, originator_name = await _names(session, item)
+    card = reply_to_dict(
+        item_reply(
+            item, account_name, originator_name, for_recipient=True, strongly_negative=strongly_negative
+        )
+    )
+    await living.edit_in(session, subject_of(item.id), card, revision=revision, purpose=PURPOSE, now=now)
+    return card
 
 
 # ---------------------------------------------------------------------------------------------- helpers

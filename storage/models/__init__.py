@@ -24,6 +24,8 @@ upsert: sending the same data twice changes nothing.
   :class:`ProductEvent` rows and which account each :class:`ProductUser` belongs to.
 - ``channels``: what a channel follows (:class:`ChannelFollow`) and what an admin lets into a channel
   shared with another organisation (:class:`ChannelAllowance`).
+- ``living``: posts edited in place as their subject changes (:class:`LivingMessage`) and the
+  replies in their threads (:class:`ThreadReply`).
 - ``changes``: :class:`ChangeMark`, written by database triggers when what an account card shows
   changes.
 
@@ -59,6 +61,7 @@ from storage.models.engagement import (
     SurveyResponse,
 )
 from storage.models.feedback import FeedbackItem, FeedbackState, FeedbackTheme, FeedbackTransition
+from storage.models.living import LivingMessage, ThreadReply
 from storage.models.people import Person, Role
 from storage.models.plans import Outcome, OutcomeComparison, OutcomeStatus
 from storage.models.renewals import RenewalOutcome, RenewalResult
@@ -93,6 +96,7 @@ __all__ = [
     "InboundEvent",
     "LifecycleStage",
     "LinkState",
+    "LivingMessage",
     "Milestone",
     "MilestoneKind",
     "OutboxMessage",
@@ -115,5 +119,6 @@ __all__ = [
     "SyncRun",
     "SyncStatus",
     "TeamsConversation",
+    "ThreadReply",
     "UsageMetric",
 ]

@@ -29,6 +29,7 @@ class OutboxMessage(Base):
     to be picked up again when the lease ends, and a worker that lost its lease can no longer record an
     outcome. ``send_started_at`` is set when a send begins and cleared once its outcome is known: a row
     that still has it when claimed again may already be on the platform (see :mod:`bot.delivery`).
+    ``edit_of``: see :mod:`storage.models.living`.
     ``purged_at``: when a sent row's content was dropped after the retention period; the row itself
     stays a while longer, so its key still stops the same message being queued again.
 
@@ -62,6 +63,7 @@ class OutboxMessage(Base):
             postgresql_where=text("status = 'sent' AND purged_at IS NULL"),
             sqlite_where=text("status = 'sent' AND purged_at IS NULL"),
         ),
+        Index("ix_outbox_message_edit_of", "edit_of"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -78,6 +80,9 @@ class OutboxMessage(Base):
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(255))
+    # An edit: the outbox key of the post this row rewrites in place (its platform id is looked up
+    # when the edit is sent, so an edit queued before its post went out waits for it).
+    edit_of: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -131,6 +136,8 @@ class HealthAlert(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("account.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     day: Mapped[date] = mapped_column(Date)
+    # The day a red alert's account left red again (its message then says so).
+    recovered_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -200,9 +200,7 @@ class FakeSlack:
         if method == "chat.postMessage":
             return await self._post_message(call)
         if method == "chat.update":
-            return web.json_response(
-                {"ok": True, "channel": call.body.get("channel"), "ts": call.body.get("ts")}
-            )
+            return self._update_message(call)
         if method in ("conversations.history", "conversations.replies"):
             return web.json_response(self._history(call.body, thread=method == "conversations.replies"))
         if method in ("views.open", "views.publish", "views.update"):
@@ -240,6 +238,19 @@ class FakeSlack:
         if self.post_delay > 0:
             await asyncio.sleep(self.post_delay)  # a slow Slack
         return web.json_response({"ok": True, "channel": channel, "ts": message["ts"]})
+
+    def _update_message(self, call: Call) -> web.Response:
+        """``chat.update``: the posted message with that ``ts`` in that channel is rewritten; one that
+        was never posted there is ``message_not_found``, as Slack answers."""
+        channel, ts = str(call.body.get("channel")), str(call.body.get("ts"))
+        for message in self.messages.get(channel, []):
+            if message["ts"] == ts:
+                for key in ("text", "blocks"):
+                    if call.body.get(key) is not None:
+                        message[key] = call.body[key]
+                message["edited"] = {"user": BOT_USER_ID, "ts": f"{self.clock():.6f}"}
+                return web.json_response({"ok": True, "channel": channel, "ts": ts})
+        return web.json_response({"ok": False, "error": "message_not_found"})
 
     def _history(self, query: dict[str, Any], *, thread: bool) -> dict[str, Any]:
         """A page of a channel's messages (or a thread's, parent first) as Slack returns them."""
