@@ -23,10 +23,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
-from storage.models import LivingMessage, OutboxMessage, OutboxStatus, ThreadReply
+from storage.models import FeedbackItem, HealthAlert, LivingMessage, OutboxMessage, OutboxStatus, ThreadReply
 from storage.outbox import NewMessage, enqueue_in
 
 SUPERSEDED = "superseded by a newer edit"
+# The subjects that have living messages, and where each keeps its account.
+FEEDBACK = "feedback"
+ALERT = "alert"
+_ACCOUNT_OF: dict[str, Any] = {FEEDBACK: FeedbackItem, ALERT: HealthAlert}
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +212,6 @@ async def add_reply(
     db: Database,
     subject: Subject,
     *,
-    account_id: int | None,
     author_id: int | None,
     platform: str,
     message_id: str,
@@ -216,8 +219,13 @@ async def add_reply(
     link: str | None,
     at: datetime,
 ) -> bool:
-    """Keep a reply written in the thread of ``subject``'s post; False when it was kept already."""
+    """Keep a reply written in the thread of ``subject``'s post, on its account's timeline too; False
+    when it was kept already."""
     async with db.transaction() as session:
+        model = _ACCOUNT_OF.get(subject.kind)
+        account_id = None
+        if model is not None:
+            account_id = await session.scalar(select(model.account_id).where(model.id == subject.id))
         result = await session.execute(
             _insert(session)(ThreadReply)
             .values(

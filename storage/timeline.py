@@ -13,6 +13,10 @@ read whole. Sources (their kind names, which ``timeline ACCOUNT KIND`` filters o
 - ``health``: band changes between consecutive daily snapshots, and health alerts sent;
 - ``renewals``: renewals closed (renewed, downgraded, churned);
 - ``tickets``: help-desk escalations (a connector's tickets).
+
+Replies written in the thread of a feedback item's or a health alert's post (:mod:`storage.living`)
+are on the timeline too, under ``feedback`` and ``health``; they are discussion, not events, so
+:func:`recent` (what a channel following the account is told) leaves them out.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from storage.models import (
     RenewalOutcome,
     SupportTicket,
     SurveyResponse,
+    ThreadReply,
 )
 from storage.support_tickets import linked_organizations
 
@@ -302,6 +307,39 @@ async def _tickets(session: AsyncSession, account: int, today: date, limit: int)
     return entries, await _count(session, base)
 
 
+def _replies(subject_kind: str, timeline_kind: str, label: str) -> Source:
+    """The replies in the threads of ``subject_kind``'s posts about the account."""
+
+    async def source(session: AsyncSession, account: int, today: date, limit: int) -> tuple[list[Entry], int]:
+        base = (
+            select(
+                ThreadReply.at,
+                Person.name,
+                ThreadReply.subject_id,
+                ThreadReply.text,
+                ThreadReply.link,
+                ThreadReply.id,
+            )
+            .outerjoin(Person, Person.id == ThreadReply.author_id)
+            .where(ThreadReply.account_id == account, ThreadReply.subject_kind == subject_kind)
+        )
+        rows = await _page(session, base.order_by(ThreadReply.at.desc(), ThreadReply.id.desc()), limit)
+        entries = [
+            Entry(
+                at,
+                timeline_kind,
+                who,
+                f"In the thread of {label} #{subject}: {text}",
+                link,
+                ident=f"reply:{row_id}",
+            )
+            for at, who, subject, text, link, row_id in rows
+        ]
+        return entries, await _count(session, base)
+
+    return source
+
+
 SOURCES: dict[str, Source] = {
     "followups": _followups,
     "feedback": _feedback,
@@ -311,6 +349,13 @@ SOURCES: dict[str, Source] = {
     "health": _health,
     "renewals": _renewals,
     "tickets": _tickets,
+}
+
+
+# Discussion in the threads of living messages, by the timeline kind it shows under.
+REPLIES: dict[str, Source] = {
+    "feedback": _replies("feedback", "feedback", "feedback"),
+    "health": _replies("alert", "health", "health alert"),
 }
 
 
@@ -325,9 +370,11 @@ async def timeline(
     for name, source in SOURCES.items():
         if kind is not None and name != kind:
             continue
-        found, count = await source(session, account_id, today, wanted)
-        entries.extend(found)
-        total += count
+        for read in (source, REPLIES.get(name)):
+            if read is not None:
+                found, count = await read(session, account_id, today, wanted)
+                entries.extend(found)
+                total += count
     entries.sort(key=lambda entry: entry.at, reverse=True)
     return entries[offset:wanted], total
 

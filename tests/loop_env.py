@@ -102,7 +102,7 @@ class _Moment:
 
 
 @asynccontextmanager
-async def loop_env(db: Database, tmp_path: Path) -> AsyncIterator[LoopEnv]:
+async def loop_env(db: Database, tmp_path: Path, *, cs_channel: str | None = None) -> AsyncIterator[LoopEnv]:
     slack = FakeSlack()
     await slack.start()
     slack.add_user(MAYA_SLACK, MAYA)
@@ -117,6 +117,7 @@ async def loop_env(db: Database, tmp_path: Path) -> AsyncIterator[LoopEnv]:
         slack_api_url=slack.api_url,
         teams_enabled=True,
         feedback_cx_channel=f"teams:{CHANNEL_ID}",
+        feedback_cs_channel=cs_channel,
     )
     moment = _Moment()
     bot = build_bot(db, settings, clock=moment)

@@ -47,6 +47,7 @@ from adapters.slack.requests import (
     user_id,
 )
 from adapters.slack.sharing import SlackSharing
+from adapters.slack.threads import SlackThreads
 from adapters.slack.unfurl import SlackUnfurler
 from bot.core.dispatch import Bot, error_reply
 from bot.errors import crash_message, new_reference
@@ -93,6 +94,7 @@ class SlackAdapter:
         self.sharing = SlackSharing(self.client)
         bot.context.sharing_checks[Platform.SLACK] = self.sharing.check
         self.unfurler = SlackUnfurler(bot, self.client, self.identity)
+        self.threads = SlackThreads(bot, self.identity)
         self.in_flight = InFlight()
         self._http: aiohttp.ClientSession | None = None
         secret = (
@@ -114,7 +116,7 @@ class SlackAdapter:
         self.app.shortcut(LOG_SHORTCUT)(listen(self._on_log_shortcut))
         self.app.shortcut(FEEDBACK_SHORTCUT)(listen(self._on_feedback_shortcut))
         self.app.event("app_mention")(listen(self._on_mention))
-        self.app.event("message")(listen(self._on_direct_message))
+        self.app.event("message")(listen(self._on_message))
         self.app.event("app_home_opened")(listen(self._on_home_opened))
         self.app.event("link_shared")(listen(self._on_link_shared))
 
@@ -276,7 +278,9 @@ class SlackAdapter:
     async def _on_mention(self, event: dict[str, Any]) -> None:
         await self._answer_message(event, thread=str(event.get("thread_ts") or event.get("ts") or ""))
 
-    async def _on_direct_message(self, event: dict[str, Any]) -> None:
+    async def _on_message(self, event: dict[str, Any], context: AsyncBoltContext) -> None:
+        if await self.threads.keep(event, bot_user_id=context.bot_user_id):
+            return  # discussion of a feedback item or an alert, kept on its history
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
         # A DM is a conversation: answer in it, in a thread only when the question was asked in one.

@@ -74,6 +74,7 @@ from adapters.teams.proactive import Poster
 from adapters.teams.render import notice_card, render_reply
 from adapters.teams.service_url import service_url_problem
 from adapters.teams.sharing import TeamsSharing
+from adapters.teams.threads import channel_discussion
 from bot.core.dispatch import Bot, error_reply
 from bot.errors import crash_message, new_reference
 from bot.log import get_logger
@@ -260,6 +261,8 @@ class TeamsAdapter:
 
     async def on_message(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
+        if await channel_discussion(turn_context, self.bot, self.identity):
+            return  # not a question for Touchpoint (kept when it discusses a feedback item or an alert)
         await self.poster.remember(turn_context)
         actor = await self.identity.actor(turn_context)
         address = address_of(activity, actor)

@@ -175,6 +175,9 @@ def command_list(
     }
 
 
+RSC_RESOURCE = "https://RscBasedStoreApp"
+
+
 def build_manifest(
     *,
     app_id: str,
@@ -235,6 +238,15 @@ def build_manifest(
             }
         ],
         "permissions": ["identity", "messageTeamMembers"],
+        # Replies in the thread of a feedback item's or an alert's post reach the bot without a
+        # mention (resource-specific consent, granted by the team's owner at install). Teams asks for
+        # webApplicationInfo beside it; its resource is not used by this permission.
+        "webApplicationInfo": {"id": app_id.lower(), "resource": RSC_RESOURCE},
+        "authorization": {
+            "permissions": {
+                "resourceSpecific": [{"name": "ChannelMessage.Read.Group", "type": "Application"}]
+            }
+        },
         "validDomains": [*([domain] if domain else []), *LINK_DOMAINS],
     }
 

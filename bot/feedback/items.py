@@ -47,11 +47,8 @@ log = get_logger("touchpoint.feedback")
 
 # A feedback item's posts (to its recipient, their manager, the team channel) are living messages:
 # every change of state rewrites them in place.
-SUBJECT = "feedback"
-
-
 def subject_of(item_id: int) -> living.Subject:
-    return living.Subject(kind=SUBJECT, id=item_id)
+    return living.Subject(kind=living.FEEDBACK, id=item_id)
 
 
 # Which state may follow which; resolving straight from new is allowed.
