@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import actions
 from bot.core.context import BotContext
@@ -13,6 +14,7 @@ from bot.core.lines import follow_up_line, item_buttons
 from bot.core.registry import Registry
 from bot.errors import BadArguments, NotFound
 from bot.format import day_text, truncate
+from bot.health.alert_notes import note_in
 from bot.health.service import recompute_accounts
 from bot.types import (
     Button,
@@ -32,7 +34,7 @@ from handlers.changes import account_for_change, audit_change
 from handlers.item_list import item_list_reply
 from handlers.scope import owner_scope
 from storage import queries
-from storage.models import FollowUp, FollowUpKind, FollowUpStatus
+from storage.models import FollowUp, FollowUpKind, FollowUpStatus, HealthAlert
 
 SNOOZE_CHOICES = (1, 7)
 MAX_LINK = 1000  # the column's size
@@ -61,6 +63,7 @@ def follow_up_form(
     values: dict[str, str] | None = None,
     source_link: str | None = None,
     named: Sequence[str] = (),
+    alert_id: int | None = None,
 ) -> Form:
     """The follow-up form; without an account (a message shortcut) it asks which account first,
     proposing the first account ``named`` in the message. ``source_link`` (the message) is kept."""
@@ -82,6 +85,8 @@ def follow_up_form(
     payload: Payload = {"account_id": account_id} if account_id is not None else {}
     if source_link:
         payload["source_link"] = source_link
+    if alert_id is not None:  # opened from a health alert: the follow-up is written on its message
+        payload["alert_id"] = alert_id
     return Form(
         title="Log follow-up",
         inputs=(
@@ -149,8 +154,18 @@ async def open_form_action(ctx: BotContext, request: Request) -> Response:
         named = [ref.name for ref in await ctx.accounts.named_in(summary)] if summary else []
         return follow_up_form(None, None, summary=summary, source_link=link, named=named)
     return await _form_for(
-        ctx, request, payload_int(request, "account_id"), summary=summary, source_link=link
+        ctx,
+        request,
+        payload_int(request, "account_id"),
+        summary=summary,
+        source_link=link,
+        alert_id=_alert_of(request),
     )
+
+
+def _alert_of(request: Request) -> int | None:
+    raw = request.payload.get("alert_id")
+    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else None
 
 
 async def _account_from_values(ctx: BotContext, request: Request) -> tuple[int | None, str | None]:
@@ -165,11 +180,19 @@ async def _account_from_values(ctx: BotContext, request: Request) -> tuple[int |
 
 
 async def _form_for(
-    ctx: BotContext, request: Request, account_id: int, *, summary: str = "", source_link: str | None = None
+    ctx: BotContext,
+    request: Request,
+    account_id: int,
+    *,
+    summary: str = "",
+    source_link: str | None = None,
+    alert_id: int | None = None,
 ) -> Form:
     async with ctx.db.sessions() as session:
         account = await account_for_change(session, request.actor, account_id)
-    return follow_up_form(account.id, account.name, summary=summary, source_link=source_link)
+    return follow_up_form(
+        account.id, account.name, summary=summary, source_link=source_link, alert_id=alert_id
+    )
 
 
 async def save_action(ctx: BotContext, request: Request) -> Response:
@@ -183,11 +206,19 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
         return follow_up_form(None, None, values=request.values, errors=errors, source_link=link)
     async with ctx.db.transaction() as session:
         account = await account_for_change(session, request.actor, account_id)
-        form = follow_up_form(account.id, account.name, values=request.values, source_link=link)
+        alert_id = _alert_of(request)
+        form = follow_up_form(
+            account.id, account.name, values=request.values, source_link=link, alert_id=alert_id
+        )
         errors = validate_form(form, request.values, today=today)
         if errors:
             return follow_up_form(
-                account.id, account.name, values=request.values, errors=errors, source_link=link
+                account.id,
+                account.name,
+                values=request.values,
+                errors=errors,
+                source_link=link,
+                alert_id=alert_id,
             )
         due = request.values.get("due_date", "").strip()
         next_step = (request.values.get("next_step") or "").strip() or None
@@ -215,6 +246,10 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
             object_id=follow_up.id,
             details={"account_id": account.id, "kind": follow_up.kind},
         )
+        if alert_id is not None:
+            await _note_on_alert(
+                session, alert_id, account.id, follow_up, request, now=ctx.now(), today=today
+            )
     # Logging a touchpoint is engagement: refresh today's health so the card shows it at once.
     await recompute_accounts(ctx.db, today, [account.id], model=ctx.health_model)
     kind = KIND_LABELS.get(follow_up.kind, follow_up.kind)
@@ -229,6 +264,27 @@ async def save_action(ctx: BotContext, request: Request) -> Response:
             f", due {day_text(follow_up.due_date)}" if follow_up.due_date else ""
         )
     return Reply(summary=f"Logged {what} for {account.name}", blocks=(Text(text),))
+
+
+async def _note_on_alert(
+    session: AsyncSession,
+    alert_id: int,
+    account_id: int,
+    follow_up: FollowUp,
+    request: Request,
+    *,
+    now: datetime,
+    today: date,
+) -> None:
+    """Write the follow-up on the health alert it was logged from (an alert of that account only)."""
+    alert_account = await session.scalar(select(HealthAlert.account_id).where(HealthAlert.id == alert_id))
+    if alert_account != account_id:
+        return
+    who = request.actor.name or request.actor.email or "Someone"
+    kind = KIND_LABELS.get(follow_up.kind, follow_up.kind)
+    kind = kind if kind.isupper() else kind.lower()
+    line = f"📝 {who} logged a {kind} on {day_text(today)}: {truncate(follow_up.summary, 200)}"
+    await note_in(session, alert_id, line, revision=f"followup:{follow_up.id}", now=now)
 
 
 async def followups_command(ctx: BotContext, request: Request) -> Response:

@@ -14,9 +14,10 @@ recorded as a :class:`storage.models.HealthAlert` row. When both kinds fire for 
 day the owner gets one message (keyed as the red alert) and both are recorded. Outbox keys are
 ``alert:{account}:{kind}:{day}``, so a second run for the same day adds nothing.
 
-The alert row is written right after the outbox row (``storage.outbox.enqueue`` commits on its own):
-a crash in between leaves the message queued and the next run records the alert without queueing it
-twice (same key). Messages wait for the owner's working hours (``not_before``) unless ``hours`` is None.
+The alert rows and the message commit together. The message is a living message (:mod:`storage.living`):
+a follow-up logged from its button, and the account leaving red (:func:`note_recoveries`, run after the
+alerts each day), are written on it in place. Messages wait for the owner's working hours
+(``not_before``) unless ``hours`` is None.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from sqlalchemy.orm import aliased
 
 from bot import actions
 from bot.format import day_text, days_until_text, money, score_text
+from bot.health.alert_notes import alert_subject, note_in
 from bot.health.service import AccountHealth, latest_health
 from bot.log import get_logger
 from bot.recipients import DEFAULT_WORKING_HOURS, WorkingHours, address_for, zone_of
 from bot.serialize import outbox_message
 from bot.types import Actions, Block, Button, Fields, Reply, Text
 from scheduler.reminders_messages import health_text
-from storage import outbox
+from storage import living
 from storage.db import Database
 from storage.models import Account, Band, HealthAlert, HealthSnapshot, Person
 from storage.queries import not_churned
@@ -50,6 +52,7 @@ DROP = "drop"
 DROP_POINTS = 15.0
 DROP_DAYS = 7
 REPEAT_DAYS = 7
+RECOVERY_DAYS = 30  # a red alert this recent says so when its account leaves red
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,29 +226,36 @@ async def enqueue_health_alerts(
         sendable.append((alert, alert.owner_id))
 
     health = await latest_health(db, [a.account_id for a, _ in sendable], day, compute_missing=False)
-    messages = []
-    for alert, owner_id in sendable:
-        owner = owners[owner_id]
-        address = address_for(owner.id, owner.slack_user_id, owner.teams_user_id)
-        assert address is not None
-        not_before = hours.next_open(now, zone_of(owner.timezone)) if hours is not None else None
-        messages.append(
-            outbox_message(
-                alert_key(alert.account_id, alert.kinds[0], day),
-                PURPOSE,
-                address,
-                alert_reply(alert, health.get(alert.account_id), day),
-                not_before=None if not_before == now else not_before,
-            )
-        )
-    enqueued = await outbox.enqueue(db, messages, now=now)
+    enqueued = 0
     if sendable:
+        # The alert rows, the messages and their living posts commit together: a crash leaves either
+        # all of them or none, and the next run decides again.
         async with db.transaction() as session:
-            session.add_all(
-                HealthAlert(account_id=alert.account_id, kind=kind, day=day, created_at=now)
+            rows = {
+                alert.account_id: [
+                    HealthAlert(account_id=alert.account_id, kind=kind, day=day, created_at=now)
+                    for kind in alert.kinds
+                ]
                 for alert, _ in sendable
-                for kind in alert.kinds
-            )
+            }
+            session.add_all(row for group in rows.values() for row in group)
+            await session.flush()
+            posts = []
+            for alert, owner_id in sendable:
+                owner = owners[owner_id]
+                address = address_for(owner.id, owner.slack_user_id, owner.teams_user_id)
+                assert address is not None
+                not_before = hours.next_open(now, zone_of(owner.timezone)) if hours is not None else None
+                alert_id = rows[alert.account_id][0].id
+                message = outbox_message(
+                    alert_key(alert.account_id, alert.kinds[0], day),
+                    PURPOSE,
+                    address,
+                    alert_reply(alert, health.get(alert.account_id), day, alert_id=alert_id),
+                    not_before=None if not_before == now else not_before,
+                )
+                posts.append((alert_subject(alert_id), message))
+            enqueued = len(await living.post_in(session, posts, now=now))
     by_kind: dict[str, int] = defaultdict(int)
     for alert in alerts:
         for kind in alert.kinds:
@@ -275,7 +285,7 @@ def alert_key(account_id: int, kind: str, day: date) -> str:
     return f"alert:{account_id}:{kind}:{day.isoformat()}"
 
 
-def alert_reply(alert: _Alert, health: AccountHealth | None, day: date) -> Reply:
+def alert_reply(alert: _Alert, health: AccountHealth | None, day: date, *, alert_id: int) -> Reply:
     lines = []
     if alert.crossing is not None:
         was = f"{score_text(alert.crossing.previous_score)} ({alert.crossing.previous_band})"
@@ -309,9 +319,41 @@ def alert_reply(alert: _Alert, health: AccountHealth | None, day: date) -> Reply
                 Button(
                     label="Log follow-up",
                     action=actions.FOLLOWUP_OPEN_FORM,
-                    payload={"account_id": alert.account_id},
+                    payload={"account_id": alert.account_id, "alert_id": alert_id},
                 ),
             )
         )
     )
     return Reply(summary=" ".join(lines).replace("**", ""), blocks=tuple(blocks))
+
+
+async def note_recoveries(db: Database, *, day: date, now: datetime, window_days: int = RECOVERY_DAYS) -> int:
+    """Write on each red alert of the last ``window_days`` days whose account is no longer red on
+    ``day`` that it recovered (once: ``recovered_on``); returns how many alerts were."""
+    since = day - timedelta(days=window_days)
+    found = (
+        select(HealthAlert, HealthSnapshot.band, HealthSnapshot.score)
+        .join(
+            HealthSnapshot,
+            and_(HealthSnapshot.account_id == HealthAlert.account_id, HealthSnapshot.day == day),
+        )
+        .where(
+            HealthAlert.kind == RED,
+            HealthAlert.recovered_on.is_(None),
+            HealthAlert.day >= since,
+            HealthAlert.day < day,
+            HealthSnapshot.band != Band.RED.value,
+        )
+    )
+    count = 0
+    async with db.transaction() as session:
+        for alert, band, score in (await session.execute(found)).all():
+            alert.recovered_on = day
+            line = f"✅ Out of red on {day_text(day)}: {band}, health {score_text(score)}."
+            await note_in(
+                session, alert.id, line, revision=f"recovered:{day.isoformat()}", now=now, closed=True
+            )
+            count += 1
+    if count:
+        log.info("health_alert_recoveries_noted", day=day.isoformat(), count=count)
+    return count

@@ -28,7 +28,7 @@ from bot.log import get_logger
 from bot.recipients import TEAMS_PERSON_PREFIX
 from bot.serialize import outbox_message, reply_to_dict
 from bot.types import Address, Platform, Reply
-from scheduler.alerts import enqueue_health_alerts
+from scheduler.alerts import enqueue_health_alerts, note_recoveries
 from scheduler.cluster import ClusterRuns
 from storage import changes, outbox, pacing, scheduled_runs
 from storage.db import Database
@@ -301,11 +301,13 @@ async def catch_up_missed(
 
 
 async def daily_health(ctx: BotContext, *, now: datetime) -> None:
-    """Recompute today's health snapshots, then queue the alerts they call for."""
+    """Recompute today's health snapshots, then queue the alerts they call for and write on recent red
+    alerts whose account left red."""
     day = ctx.local_date(now)
     summary = await recompute(ctx.db, day, model=ctx.health_model)
     log.info("health_recomputed", day=day.isoformat(), accounts=summary.accounts)
     await enqueue_health_alerts(ctx.db, day=day, now=now)
+    await note_recoveries(ctx.db, day=day, now=now)
 
 
 async def forget_inbound_events(ctx: BotContext) -> None:

@@ -64,37 +64,46 @@ async def post(
     """Queue ``posts`` as the living messages of ``subject`` (and ``others``, plain messages, in the
     same transaction). Returns the keys that were new."""
     async with db.transaction() as session:
-        new = await enqueue_in(session, [*posts, *others], now=now)
-        rows = [
-            {
-                "subject_kind": subject.kind,
-                "subject_id": subject.id,
-                "outbox_key": message.idempotency_key,
-                "platform": message.platform,
-                "conversation": str(message.address.get("target") or ""),
-                "content": message.payload,
-                "created_at": now,
-            }
-            for message in posts
-            if message.idempotency_key in new
-        ]
-        if rows:
-            insert = _insert(session)
-            await session.execute(
-                insert(LivingMessage).on_conflict_do_nothing(index_elements=["outbox_key"]), rows
-            )
+        return await post_in(session, [(subject, message) for message in posts], others=others, now=now)
+
+
+async def post_in(
+    session: AsyncSession,
+    posts: Sequence[tuple[Subject, NewMessage]],
+    *,
+    others: Sequence[NewMessage] = (),
+    now: datetime,
+) -> set[str]:
+    """:func:`post` for several subjects, in the caller's transaction."""
+    new = await enqueue_in(session, [*(message for _, message in posts), *others], now=now)
+    rows = [
+        {
+            "subject_kind": subject.kind,
+            "subject_id": subject.id,
+            "outbox_key": message.idempotency_key,
+            "platform": message.platform,
+            "conversation": str(message.address.get("target") or ""),
+            "content": message.payload,
+            "created_at": now,
+        }
+        for subject, message in posts
+        if message.idempotency_key in new
+    ]
+    if rows:
+        await session.execute(
+            _insert(session)(LivingMessage).on_conflict_do_nothing(index_elements=["outbox_key"]), rows
+        )
     return new
 
 
-async def contents(db: Database, subject: Subject) -> list[dict[str, Any]]:
+async def contents_in(session: AsyncSession, subject: Subject) -> list[dict[str, Any]]:
     """What each post of ``subject`` shows now, oldest post first."""
-    async with db.sessions() as session:
-        rows = await session.scalars(
-            select(LivingMessage.content)
-            .where(LivingMessage.subject_kind == subject.kind, LivingMessage.subject_id == subject.id)
-            .order_by(LivingMessage.id)
-        )
-        return [content for content in rows if content]
+    rows = await session.scalars(
+        select(LivingMessage.content)
+        .where(LivingMessage.subject_kind == subject.kind, LivingMessage.subject_id == subject.id)
+        .order_by(LivingMessage.id)
+    )
+    return [content for content in rows if content]
 
 
 async def edit(

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from bot.feedback.items import transition
 from bot.types import Actor, Platform
+from scheduler.alerts import enqueue_health_alerts, note_recoveries
 from storage.db import Database
 from storage.models import OutboxMessage, ThreadReply
-from tests.factories import Team
+from tests.factories import NOW, Team, add_snapshot
 from tests.loop_env import MAYA_SLACK, PRIYA_TEAMS, LoopEnv, loop_env
 from tests.loop_env import team as team  # the fixture
 from tests.slack_env import button, buttons, reply_text
@@ -276,3 +277,80 @@ async def test_teams_channel_card_is_rewritten_and_its_thread_is_kept(
         await env.to_teams(question)
         assert env.teams.of("reply")
         assert len(await kept_replies(db)) == 1
+
+
+async def test_a_health_alert_is_one_message_that_tells_what_happened_next(
+    db: Database, tmp_path: Path, team: Team
+) -> None:
+    async with loop_env(db, tmp_path) as env:
+        # Acme Rockets turned red today: Maya's alert goes to her Slack DM.
+        await enqueue_health_alerts(db, day=NOW.date(), now=env.now, hours=None)
+        await env.deliver()
+        dm_channel = f"D{MAYA_SLACK}"
+        [alert_call] = [c for c in env.slack.of("chat.postMessage") if "Acme Rockets" in reply_text(c.body)]
+        assert alert_call.body["channel"] == dm_channel
+        [alert_post] = [m for m in env.slack.messages[dm_channel] if "Acme Rockets" in str(m.get("text"))]
+
+        # She logs a call from the alert's button: the alert says so, in place.
+        log_button = button(alert_call.body, "Log follow-up")
+        await env.to_slack(
+            click(
+                log_button,
+                user_id=MAYA_SLACK,
+                response_url=env.slack.response_url("log"),
+                channel_id=dm_channel,
+            )
+        )
+        [modal] = await env.slack.wait_for("views.open")
+        view = modal.body["view"]
+        values = {
+            "kind": "call",
+            "summary": "Walked the CFO through the adoption plan",
+            "next_step": "",
+            "due_date": "",
+        }
+        await env.to_slack(view_submission(view, modal_state(view, values), user_id=MAYA_SLACK))
+        assert await env.deliver() == 1
+        [logged] = env.slack.of("chat.update")
+        assert (logged.body["channel"], logged.body["ts"]) == (dm_channel, alert_post["ts"])
+        assert (
+            "Maya Chen logged a call on Wed 25 Nov 2026: Walked the CFO through the adoption plan"
+            in reply_text(logged.body)
+        )
+        assert [b["text"]["text"] for b in buttons(logged.body)] == ["Open account", "Log follow-up"]
+
+        # A reply in the alert's thread is kept on the account's timeline, under health.
+        await env.to_slack(
+            event(
+                thread_reply(
+                    "CFO wants a QBR before renewal",
+                    channel=dm_channel,
+                    root=alert_post["ts"],
+                    ts="1764000002.000001",
+                )
+            )
+        )
+        assert await kept_replies(db) == [("alert", "CFO wants a QBR before renewal")]
+        await env.to_slack(
+            slash_command(
+                "timeline ACME-001 health", user_id=MAYA_SLACK, response_url=env.slack.response_url("tl")
+            )
+        )
+        assert "CFO wants a QBR before renewal" in reply_text(env.slack.of("response_url")[-1].body)
+
+        # The next day Acme is yellow again: the same message says it recovered, and only
+        # "Open account" is left; a second run changes nothing.
+        tomorrow = NOW.date() + timedelta(days=1)
+        await add_snapshot(db, team.acme_rockets, tomorrow, 62)
+        env.now += timedelta(days=1)
+        posted = len(env.slack.of("chat.postMessage"))
+        assert await note_recoveries(db, day=tomorrow, now=env.now) == 1
+        assert await note_recoveries(db, day=tomorrow, now=env.now) == 0
+        assert await env.deliver() == 1
+        recovered = env.slack.of("chat.update")[-1]
+        assert recovered.body["ts"] == alert_post["ts"]
+        text = reply_text(recovered.body)
+        assert "Out of red on Thu 26 Nov 2026: yellow, health 62." in text
+        assert "Maya Chen logged a call" in text  # what was written before stays
+        assert [b["text"]["text"] for b in buttons(recovered.body)] == ["Open account"]
+        assert len(env.slack.of("chat.postMessage")) == posted

@@ -55,6 +55,8 @@ def test_manifest_declares_the_log_follow_up_message_shortcut(manifest: dict[str
 def test_manifest_subscribes_to_the_events_the_adapter_answers(manifest: dict[str, Any]) -> None:
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_home_opened", "app_mention", "message.im"} <= events
+    # Replies in the threads of feedback and alert messages, in public and private channels.
+    assert {"message.channels", "message.groups"} <= events
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
 
@@ -64,6 +66,8 @@ def test_manifest_asks_for_the_scopes_the_adapter_uses(manifest: dict[str, Any])
     needed = {"commands", "chat:write", "users:read", "users:read.email", "im:history", "app_mentions:read"}
     # Digest charts are uploaded (files:write); shared outcomes go to channels the bot has not joined.
     needed |= {"files:write", "chat:write.public"}
+    # The message events of channels the bot is in (threads of living messages) need their history scopes.
+    needed |= {"channels:history", "groups:history"}
     assert needed <= scopes, f"missing scopes: {sorted(needed - scopes)}"
 
 

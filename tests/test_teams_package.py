@@ -124,6 +124,14 @@ def test_manifest_fields_teams_requires(manifest: dict[str, Any]) -> None:
     assert 0 < len(manifest["description"]["short"]) <= 80
     assert 0 < len(manifest["description"]["full"]) <= 4000
     assert manifest["validDomains"] == ["touchpoint.example.com", *LINK_DOMAINS]
+    # Replies in the threads of its channel cards reach the bot without a mention (resource-specific
+    # consent), which Teams accepts only beside webApplicationInfo naming the app.
+    assert manifest["authorization"]["permissions"]["resourceSpecific"] == [
+        {"name": "ChannelMessage.Read.Group", "type": "Application"}
+    ]
+    assert (
+        manifest["webApplicationInfo"]["id"] == APP_ID.lower() and manifest["webApplicationInfo"]["resource"]
+    )
     assert re.fullmatch(r"#[0-9A-Fa-f]{6}", manifest["accentColor"])
     [bot] = manifest["bots"]
     assert bot["botId"] == APP_ID.lower()
