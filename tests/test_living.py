@@ -8,13 +8,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.feedback.items import transition
 from bot.types import Actor, Platform
 from scheduler.alerts import enqueue_health_alerts, note_recoveries
 from storage.db import Database
-from storage.models import OutboxMessage, ThreadReply
+from storage.models import InboundEvent, OutboxMessage, ThreadReply
 from tests.factories import NOW, Team, add_snapshot
 from tests.loop_env import MAYA_SLACK, PRIYA_TEAMS, LoopEnv, loop_env
 from tests.loop_env import team as team  # the fixture
@@ -206,6 +206,22 @@ async def test_what_is_not_a_reply_to_a_living_message_is_not_kept(
             event(thread_reply("elsewhere", channel="COTHER0001", root=root, ts="1764000001.000004"))
         )
         assert await kept_replies(db) == []
+        # A channel's other messages (the app hears them all, for the threads of its posts) are answered
+        # at once: nothing is stored, and nobody is looked up.
+        async with db.sessions() as session:
+            events_before = await session.scalar(select(func.count()).select_from(InboundEvent))
+        lookups = len(env.slack.of("users.info"))
+        await env.to_slack(
+            event(
+                {
+                    **thread_reply("standup at 10", channel=CS_CHANNEL, root="", ts="1764000001.000009"),
+                    "thread_ts": None,
+                }
+            )
+        )
+        async with db.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(InboundEvent)) == events_before
+        assert len(env.slack.of("users.info")) == lookups
 
 
 async def test_an_edit_waits_for_the_post_it_rewrites(db: Database, tmp_path: Path, team: Team) -> None:

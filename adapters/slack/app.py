@@ -47,7 +47,7 @@ from adapters.slack.requests import (
     user_id,
 )
 from adapters.slack.sharing import SlackSharing
-from adapters.slack.threads import SlackThreads
+from adapters.slack.threads import SlackThreads, ignorable
 from adapters.slack.unfurl import SlackUnfurler
 from bot.core.dispatch import Bot, error_reply
 from bot.errors import crash_message, new_reference
@@ -175,6 +175,8 @@ class SlackAdapter:
     ) -> BoltResponse:
         """Events API retries carry the same event_id: handle the first delivery only."""
         body = req.body if isinstance(req.body, dict) else {}
+        if ignorable(body.get("event")):
+            return BoltResponse(status=200, body="")
         event_id = body.get("event_id")
         if (
             body.get("type") == "event_callback"

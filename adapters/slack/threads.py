@@ -19,6 +19,7 @@ from adapters.slack.identity import SlackIdentity
 from adapters.slack.requests import message_link
 from bot.core.dispatch import Bot
 from bot.core.threads import ThreadMessage, conversations_of, keep_thread_reply
+from bot.types import Actor, Platform
 from storage import text as texts
 
 
@@ -53,5 +54,21 @@ class SlackThreads:
             return False
         if bot_user_id and f"<@{bot_user_id}>" in str(event.get("text") or ""):
             return False  # a question for the app: app_mention answers it
-        actor = await self.identity.actor(str(event.get("user") or ""))
-        return await keep_thread_reply(self.bot.context.db, actor, message, now=self.bot.context.now())
+        user = str(event.get("user") or "")
+
+        async def author() -> Actor:
+            return await self.identity.actor(user)
+
+        ctx = self.bot.context
+        return await keep_thread_reply(
+            ctx.db, message, platform=Platform.SLACK, actor_of=author, now=ctx.now()
+        )
+
+
+def ignorable(event: Any) -> bool:
+    """A ``message`` event in a channel that is not a person's reply in a thread: the app subscribes to
+    channel messages only for the threads of its own posts, so such an event is answered at once and
+    nothing of it is read or stored (DMs and mentions are answered as before)."""
+    if not isinstance(event, dict) or event.get("type") != "message" or event.get("channel_type") == "im":
+        return False
+    return thread_message(event) is None

@@ -22,6 +22,7 @@ from adapters.teams.html_text import html_text
 from adapters.teams.identity import TeamsIdentity
 from bot.core.dispatch import Bot
 from bot.core.threads import ThreadMessage, conversations_of, keep_thread_reply
+from bot.types import Actor, Platform
 
 MESSAGE_LINK = "https://teams.microsoft.com/l/message/"
 
@@ -73,6 +74,10 @@ async def channel_discussion(turn_context: TurnContext, bot: Bot, identity: Team
         return False
     message = thread_message(activity)
     if message is not None:
-        actor = await identity.actor(turn_context)
-        await keep_thread_reply(bot.context.db, actor, message, now=bot.context.now())
+
+        async def author() -> Actor:
+            return await identity.actor(turn_context)
+
+        ctx = bot.context
+        await keep_thread_reply(ctx.db, message, platform=Platform.TEAMS, actor_of=author, now=ctx.now())
     return True

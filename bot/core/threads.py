@@ -9,12 +9,12 @@ organisations share can hold anyone's words, and those do not belong in an accou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.log import get_logger
-from bot.types import Actor
+from bot.types import Actor, Platform
 from storage import living
 from storage.db import Database
 
@@ -34,18 +34,27 @@ class ThreadMessage:
     link: str | None = None
 
 
-async def keep_thread_reply(db: Database, actor: Actor, message: ThreadMessage, *, now: datetime) -> bool:
+async def keep_thread_reply(
+    db: Database,
+    message: ThreadMessage,
+    *,
+    platform: Platform,
+    actor_of: Callable[[], Awaitable[Actor]],
+    now: datetime,
+) -> bool:
     """Keep ``message`` when it is written in the thread of a living message's post. True: it is (kept
     now, kept already, or left out because its author is not registered); False: it is not, and the
-    adapter treats it as it would anyway."""
+    adapter treats it as it would anyway. The author is looked up (``actor_of``) only for a living
+    thread, so the many other threads of a busy channel cost one indexed read each."""
     text = message.text.strip()
     if not text or not message.root or not message.reply_id:
         return False
     subject = await living.subject_of_thread(
-        db, platform=actor.platform.value, root=message.root, conversations=message.conversations
+        db, platform=platform.value, root=message.root, conversations=message.conversations
     )
     if subject is None:
         return False
+    actor = await actor_of()
     if not actor.is_registered:
         log.info("thread_reply_skipped", reason="author not registered", subject=subject.kind)
         return True  # a living thread all the same: not a command to answer
@@ -53,7 +62,7 @@ async def keep_thread_reply(db: Database, actor: Actor, message: ThreadMessage, 
         db,
         subject,
         author_id=actor.person_id,
-        platform=actor.platform.value,
+        platform=platform.value,
         message_id=message.reply_id,
         text=text[:MAX_REPLY],
         link=message.link,
