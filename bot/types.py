@@ -77,6 +77,9 @@ class Request:
     payload: Payload = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     share: bool = False
+    # Typed in a one-to-one conversation with Touchpoint (a Slack DM, a Teams personal chat, the
+    # console): there a question needs no command word (it goes to ``ask``).
+    conversational: bool = False
 
     @property
     def arg_text(self) -> str:

@@ -126,7 +126,7 @@ def _totals() -> Any:  # a Select
     return select(func.count(Account.id), func.coalesce(func.sum(Account.arr), 0))
 
 
-async def _page(
+async def account_page(
     session: AsyncSession,
     narrow: Callable[[Any], Any],
     order: Sequence[Any],
@@ -171,7 +171,7 @@ async def renewals_page(
     """Accounts renewing from ``start`` to ``end``, soonest first (as :func:`accounts_renewing`), one page."""
     renewing = and_(Account.renewal_date >= start, Account.renewal_date <= end, not_churned())
     order = (Account.renewal_date, Account.name, Account.id)
-    return await _page(
+    return await account_page(
         session, lambda stmt: stmt.where(renewing), order, offset=offset, limit=limit, indexed_order=True
     )
 
@@ -199,7 +199,7 @@ async def at_risk_page(
         return stmt
 
     order = (risk.c.score, Account.name, Account.id)
-    return await _page(session, at_risk_rows, order, offset=offset, limit=limit)
+    return await account_page(session, at_risk_rows, order, offset=offset, limit=limit)
 
 
 async def latest_snapshot_day(session: AsyncSession, on_or_before: date) -> date | None:

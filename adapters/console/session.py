@@ -83,6 +83,7 @@ class ConsoleSession:
                 args=parsed.args,
                 text=parsed.text,
                 share=parsed.share,
+                conversational=True,
             )
         await self.respond(await self.bot.handle(request))
 

@@ -142,7 +142,8 @@ def feedback_shortcut_request(body: dict[str, Any], actor: Actor) -> Request:
 
 
 def message_request(event: dict[str, Any], actor: Actor, *, thread: str) -> Request:
-    """A mention or DM as a command, answered where it was asked (in ``thread`` when given)."""
+    """A mention or DM as a command, answered where it was asked (in ``thread`` when given). In a DM
+    (``channel_type`` im) a question needs no command word."""
     parsed = parse(texts.sanitize(str(event.get("text", ""))))
     address = Address(
         platform=Platform.SLACK,
@@ -159,6 +160,7 @@ def message_request(event: dict[str, Any], actor: Actor, *, thread: str) -> Requ
         args=parsed.args,
         text=parsed.text,
         share=True,
+        conversational=event.get("channel_type") == "im",
     )
 
 

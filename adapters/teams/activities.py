@@ -147,6 +147,7 @@ def command_request(activity: Activity, actor: Actor, address: Address) -> Reque
         text=parsed.text,
         # As for a Slack mention: an answer asked for in a shared place is shown there.
         share=parsed.share if personal else True,
+        conversational=personal,
     )
 
 

@@ -1,6 +1,7 @@
 """The core: one entry point that every adapter calls with a Request and renders the Response of.
 
-It checks that the person is registered, finds the command or action, runs it, and turns errors into
+It checks that the person is registered, finds the command or action (a message in a one-to-one
+conversation that reads as a question and names no command goes to ``ask``), runs it, and turns errors into
 replies: a :class:`~bot.errors.UserError` is shown as written; anything else is logged with a
 reference and the person sees only that reference.
 """
@@ -8,7 +9,9 @@ reference and the person sees only that reference.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
+from bot.ask.question import reads_as_question
 from bot.core.context import BotContext
 from bot.core.permissions import require_registered
 from bot.core.registry import Registry
@@ -18,6 +21,7 @@ from bot.metrics import UNKNOWN, Metrics
 from bot.types import Context, Reply, Request, RequestKind, Response, Text
 
 log = get_logger("touchpoint.core")
+ASK = "ask"  # where a question typed without a command word goes, in a one-to-one conversation
 
 
 class Bot:
@@ -74,6 +78,16 @@ class Bot:
             if request.command == "help":
                 return self.help_reply(shared=request.share)
             spec = self.registry.commands.get(request.command)
+            ask = self.registry.commands.get(ASK)
+            if (
+                spec is None
+                and ask is not None
+                and request.conversational
+                and reads_as_question(request.text)
+            ):
+                # "which of my accounts renew next month?" typed in a DM: a question, not a command.
+                question = replace(request, command=ASK, args=(request.command, *request.args))
+                return await ask.handler(self.context, question)
             if spec is None:
                 return self.help_reply(unknown=request.command)
             return await spec.handler(self.context, request)
