@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -338,6 +338,24 @@ class Settings(BaseSettings):
         "default -0.6.",
     )
 
+    # Asking in plain language: an optional language model behind an OpenAI-compatible endpoint reads
+    # questions into filters; without it (or whenever it fails) the built-in reader does.
+    llm_url: str | None = Field(
+        default=None,
+        description="API root of an OpenAI-compatible chat-completions endpoint, e.g. "
+        "https://api.openai.com/v1 or http://localhost:11434/v1; unset: questions are read without one.",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="The model that endpoint runs, by the name it knows it (gpt-4o-mini, llama3.1, ...); "
+        "needed when TOUCHPOINT_LLM_URL is set.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key sent as a Bearer token to that endpoint; unset for one that needs none.",
+    )
+
     @field_validator("feedback_cx_tags", mode="before")
     @classmethod
     def _split_tags(cls, value: object) -> object:
@@ -352,6 +370,37 @@ class Settings(BaseSettings):
     def _blank_feedback_value_is_unset(cls, value: object) -> object:
         if isinstance(value, str):
             return value.strip() or None
+        return value
+
+    @field_validator("llm_url", "llm_model", "llm_api_key", mode="before")
+    @classmethod
+    def _blank_llm_value_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
+
+    @field_validator("llm_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, _, rest = value.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest.split("/", 1)[0]:
+            # The value is not repeated: an endpoint's URL may carry a key in its query.
+            raise ValueError(
+                "not an http or https URL; write the API root, e.g. https://api.openai.com/v1 or "
+                "http://localhost:11434/v1"
+            )
+        return value.rstrip("/")
+
+    @field_validator("llm_model")
+    @classmethod
+    def _model_with_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("llm_url") is not None:
+            raise ValueError(
+                "needed when TOUCHPOINT_LLM_URL is set; write the model's name as the endpoint knows it, "
+                "e.g. gpt-4o-mini or llama3.1"
+            )
         return value
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.ask.model_reader import ModelReader, model_reader_from
 from bot.channels.privacy import SharingCheck
 from bot.core.cache import AccountCache
 from bot.core.lookup import AccountIndex
@@ -35,11 +36,16 @@ class BotContext:
     subscriptions_changed: Callable[[], None] = field(default=lambda: None)
     # How each platform tells whether a channel is shared with another organisation (set by the adapters).
     sharing_checks: dict[Platform, SharingCheck] = field(default_factory=dict)
+    # The language model that reads ``ask`` questions, when TOUCHPOINT_LLM_URL and _MODEL are set; None
+    # reads them with the deterministic reader alone. Built from the settings unless given.
+    model_reader: ModelReader | None = None
 
     def __post_init__(self) -> None:
         self.accounts = AccountIndex(self.db)
         if self.health_model is None:
             self.health_model = load_health_model(self.settings.config_file)
+        if self.model_reader is None:
+            self.model_reader = model_reader_from(self.settings)
 
     def cache(self, name: str) -> AccountCache[Any]:
         """The cache ``name`` of what handlers build per account and day (see :mod:`bot.core.cache`)."""
