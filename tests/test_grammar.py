@@ -67,6 +67,12 @@ def test_share_alone_is_a_command_not_a_flag() -> None:
         ("account 'acme rockets'", ("acme rockets",)),
         ('account "Café   Lumière" share', ("Café   Lumière",)),
         ("account O'Brien Partners", ("O'Brien", "Partners")),  # an unbalanced quote is a character
+        # Apostrophes inside words are letters, however many: never quotes around the words between.
+        (
+            "ask which haven't been touched and aren't green",
+            ("which", "haven't", "been", "touched", "and", "aren't", "green"),
+        ),
+        ("account O'Brien's 'acme rockets'", ("O'Brien's", "acme rockets")),
         ('account "acme', ('"acme',)),
     ],
 )

@@ -37,12 +37,21 @@ class ParsedCommand:
     text: str
 
 
+_IN_WORD_APOSTROPHE = re.compile(r"(?<=\w)'(?=\w)")
+_KEPT = "\ue000"  # a private-use character stands in for an apostrophe inside a word while splitting
+
+
 def _split(text: str) -> list[str]:
-    """Words, keeping "quoted phrases" together; an unbalanced quote is treated as a plain character."""
+    """Words, keeping "quoted phrases" together; an unbalanced quote is treated as a plain character.
+
+    An apostrophe inside a word ("haven't", "Leo's") is a letter, not a quote: two of them would
+    otherwise quote the words between them and lose both apostrophes."""
+    kept = _IN_WORD_APOSTROPHE.sub(_KEPT, text)
     try:
-        return shlex.split(text)
+        words = shlex.split(kept)
     except ValueError:
-        return text.split()
+        words = kept.split()
+    return [word.replace(_KEPT, "'") for word in words]
 
 
 def strip_wrapping(text: str) -> str:
