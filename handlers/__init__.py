@@ -1,7 +1,7 @@
 """What the bot does: one module per area (accounts, follow-ups, milestones, feedback, plans, digests,
-time to value, retention, paging, home, CRM sync status). Each module's ``register(registry)`` adds its
-commands and buttons;
-:func:`build_bot` puts the core and every handler together, ready for any adapter to call.
+time to value, retention, paging, home, CRM sync status, the timeline, following, questions in plain
+words). Each module's ``register(registry)`` adds its commands and buttons; :func:`build_bot` puts the
+core and every handler together, ready for any adapter to call.
 
 An area too big for one module keeps its command and ``register`` in the area module and puts its parts
 next to it, named after it (``feedback_send``, ``plans_card``, ...).
@@ -18,6 +18,7 @@ from bot.core.registry import Registry
 from bot.settings import Settings
 from handlers import (
     accounts,
+    ask,
     digests,
     feedback,
     follow,
@@ -38,6 +39,7 @@ def register_all(registry: Registry) -> None:
     """Every command and action Touchpoint answers."""
     for module in (
         accounts,
+        ask,
         followups,
         milestones,
         home,

@@ -88,7 +88,7 @@ async def test_help_lists_every_command(bot: Bot, maya: Actor, text: str) -> Non
     assert texts_lines(reply) == ["Here is what I can do:", *command_lines(bot)]
     assert set(CORE_LINES) <= set(command_lines(bot))
     assert reply.summary == "Commands: " + ", ".join(bot.registry.commands)
-    assert reply.summary.startswith("Commands: account, my, risk, renewals, log, followups, milestones")
+    assert reply.summary.startswith("Commands: account, my, risk, renewals, ask, log, followups, milestones")
     assert "Add `share` at the end of a command" in text_of(reply)
 
 

@@ -51,11 +51,11 @@ MENUS: dict[tuple[str, ...], tuple[str, ...]] = {
         "help",
         "account",
         "my",
+        "ask",
         "home",
         "followups",
         "milestones",
         "renewals",
-        "risk",
         "log",
         "feedback",
         "plan",
@@ -79,6 +79,7 @@ MENUS: dict[tuple[str, ...], tuple[str, ...]] = {
 # Commands left off a menu on purpose, and why (a test holds every command to a menu or to this).
 OFF_MENU: dict[tuple[str, ...], dict[str, str]] = {
     PERSONAL: {
+        "risk": "in the personal chat a question in plain words asks it (“which of my accounts are red?”)",
         "digest": "set up once, mostly for a channel (in the channel's menu); `help` lists it here",
         "retention": "a quarterly figure for leaders, asked now and then; `help` lists it",
         "sync": "for admins checking the CRM sync; `help` lists it",
@@ -97,6 +98,7 @@ OFF_MENU: dict[tuple[str, ...], dict[str, str]] = {
         "unfollow": "`following` lists what the channel follows, with Unfollow buttons",
         "following": "asked now and then; `help` lists it",
         "channel": "for admins deciding about a shared channel; `help` lists it",
+        "ask": "questions about one's own portfolio are asked in the personal chat; `help` lists it",
     },
 }
 # The messaging extension's commands; the ids are what adapters.teams.extension answers (not imported:
