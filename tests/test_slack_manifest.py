@@ -17,6 +17,7 @@ import yaml
 from adapters.slack.app import FEEDBACK_SHORTCUT, LOG_SHORTCUT, SLASH_COMMAND
 from adapters.web import SLACK_PATH
 from handlers.account_links import UNFURL_DOMAINS
+from handlers.ask import GENERIC, SUGGESTIONS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "adapters" / "slack" / "manifest.yml"
@@ -92,3 +93,18 @@ def test_manifest_registers_the_crm_domains_whose_links_unfurl(manifest: dict[st
     assert {"links:read", "links:write"} <= scopes
     # conversations.info on public and private channels, group DMs and DMs: is it shared externally?
     assert {"channels:read", "groups:read", "mpim:read", "im:read"} <= scopes
+
+
+def test_manifest_turns_on_the_assistant_view(manifest: dict[str, Any]) -> None:
+    view = manifest["features"]["assistant_view"]
+    assert view["assistant_description"].strip()
+    # Slack shows the manifest's prompts until the app sets its own: they are questions ask answers.
+    known = {question for _title, question in (*SUGGESTIONS, *GENERIC)}
+    prompts = view.get("suggested_prompts") or []
+    assert len(prompts) <= 4
+    assert all(p["title"] and p["message"] in known for p in prompts), prompts
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # assistant.threads.* need assistant:write; the thread's messages come as DM messages (im:history).
+    assert {"assistant:write", "chat:write", "im:history"} <= scopes
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "message.im"} <= events

@@ -31,6 +31,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.slack.assistant import build_assistant
 from adapters.slack.identity import SlackIdentity
 from adapters.slack.render import FORM_CALLBACK_ID, modal_metadata, render_home, render_message, render_modal
 from adapters.slack.requests import (
@@ -108,6 +109,7 @@ class SlackAdapter:
         )
         self.app.middleware(self._allowed_workspace)
         self.app.middleware(self._once_per_event)
+        self.app.assistant(build_assistant(self))  # after the two above: they run first
         self.app.error(self._on_error)
         listen = self._listener
         self.app.command(SLASH_COMMAND)(listen(self._on_command))

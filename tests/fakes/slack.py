@@ -221,7 +221,12 @@ class FakeSlack:
         channel = str(call.body.get("channel"))
         moment = max(self.clock(), self._last_ts + 0.000001)
         self._last_ts = moment
-        message: dict[str, Any] = {"type": "message", "ts": f"{moment:.6f}", "bot_id": "BBOT0001"}
+        message: dict[str, Any] = {
+            "type": "message",
+            "ts": f"{moment:.6f}",
+            "user": BOT_USER_ID,  # as Slack gives the app's own posts: its bot user and its bot id
+            "bot_id": "BBOT0001",
+        }
         for key in ("text", "blocks", "thread_ts", "metadata"):
             if call.body.get(key) is not None:
                 message[key] = call.body[key]
@@ -240,12 +245,13 @@ class FakeSlack:
         return web.json_response({"ok": True, "channel": channel, "ts": message["ts"]})
 
     def _update_message(self, call: Call) -> web.Response:
-        """``chat.update``: the posted message with that ``ts`` in that channel is rewritten; one that
-        was never posted there is ``message_not_found``, as Slack answers."""
+        """``chat.update``: the posted message with that ``ts`` in that channel is rewritten (its
+        metadata too, when given); one that was never posted there is ``message_not_found``, as Slack
+        answers."""
         channel, ts = str(call.body.get("channel")), str(call.body.get("ts"))
         for message in self.messages.get(channel, []):
             if message["ts"] == ts:
-                for key in ("text", "blocks"):
+                for key in ("text", "blocks", "metadata"):
                     if call.body.get(key) is not None:
                         message[key] = call.body[key]
                 message["edited"] = {"user": BOT_USER_ID, "ts": f"{self.clock():.6f}"}
