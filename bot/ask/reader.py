@@ -6,8 +6,10 @@ knows (people, segments, tiers; typos allowed, see :mod:`bot.ask.fuzzy`), then t
 then the patterns, most specific first (:mod:`bot.ask.rules`, :mod:`bot.ask.periods`). What no pattern
 used is either a filler word or unknown. The reader would rather refuse than guess: two unknown words,
 a negation it could not apply ("accounts without detractors"), a word that looks like an account's
-name ("is Globex at risk?"), a request to act ("email Acme"), a "why", or clashing readings (two
-people, two orders) all make it refuse; one unknown word is reported beside an answer.
+name ("is Globex at risk?"), an unknown word that narrows down the accounts ("fintech accounts",
+"customers in Germany"), a statistic or advice it cannot give ("average", "focus"), a request to act
+("email Acme"), a "why", or clashing readings (two people, two orders) all make it refuse; any other
+single unknown word is reported beside an answer.
 """
 
 from __future__ import annotations
@@ -238,6 +240,22 @@ def _leftovers(draft: Draft) -> list[Token]:
     return unknown
 
 
+# Words asking for what no filter holds: a statistic other than a count or a sum, or advice.
+_UNANSWERABLE = frozenset(
+    {"average", "avg", "mean", "median", "percentage", "percent", "proportion", "ratio", "breakdown"}
+    | {"distribution", "focus", "prioritize", "prioritise", "recommend", "advice"}
+)
+
+
+def _qualifies_accounts(tokens: list[Token], token: Token) -> bool:
+    """An unknown word that narrows down which accounts ("fintech accounts", "customers in germany") names
+    something Touchpoint does not record: answering without it would answer a wider question."""
+    index = tokens.index(token)
+    after = tokens[index + 1].norm if index + 1 < len(tokens) else ""
+    before = tokens[index - 1].norm if index > 0 else ""
+    return after in _PLURAL or after in _SINGULAR or before in _PLACE_WORDS
+
+
 def _account_name(tokens: list[Token], token: Token) -> bool:
     """A capitalised word the reader does not know, inside the sentence, looks like an account's name
     ("when does Umbrella renew?"), unless it follows "in" or "from" (a place: "red accounts in Texas")."""
@@ -302,6 +320,10 @@ def read_question(text: str, vocabulary: Vocabulary) -> Reading:
         draft.refuse("a name that is not a person, segment or tier")
     if unknown and tokens and tokens[0].norm in _YES_NO:
         draft.refuse("a question about one account")
+    if any(token.norm in _UNANSWERABLE for token in unknown):
+        draft.refuse("a statistic or advice no filter holds")
+    if any(_qualifies_accounts(draft.tokens, token) for token in unknown):
+        draft.refuse("a kind of account Touchpoint does not record")
     _finish(draft)
     if draft.refusal is not None:
         return Reading(None, words, notes)
