@@ -13,7 +13,7 @@ are respelled or read as names, so "same" never becomes Sam and "match" never be
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from rapidfuzz import process
@@ -90,9 +90,33 @@ class Names:
     people: tuple[Person, ...]
     values: tuple[Value, ...]
     parts: frozenset[str]  # every word of every name, for "is this token a name?"
+    # Indexes built once per vocabulary, so that a token is compared with the people who have one of its
+    # words rather than with all of them (a thousand people made a question take 7 ms, 20 ms at p99).
+    person_parts: frozenset[str] = field(init=False)  # every word of every person's name
+    by_part: dict[str, tuple[Person, ...]] = field(init=False)  # a word -> the people with it
+    by_place: dict[tuple[int, str], tuple[int, ...]] = field(init=False)  # (n, word) -> people, n-th word
+    longest: int = field(init=False)  # the most words in a person's name
+
+    def __post_init__(self) -> None:
+        by_part: dict[str, list[Person]] = {}
+        by_place: dict[tuple[int, str], list[int]] = {}
+        for index, person in enumerate(self.people):
+            for place, part in enumerate(person.parts):
+                if person not in by_part.setdefault(part, []):
+                    by_part[part].append(person)
+                by_place.setdefault((place, part), []).append(index)
+        object.__setattr__(self, "person_parts", frozenset(by_part))
+        object.__setattr__(self, "by_part", {part: tuple(people) for part, people in by_part.items()})
+        object.__setattr__(self, "by_place", {key: tuple(found) for key, found in by_place.items()})
+        object.__setattr__(self, "longest", max((len(person.parts) for person in self.people), default=0))
 
     def people_for_part(self, word: str) -> list[Person]:
-        return [person for person in self.people if word in person.parts]
+        return list(self.by_part.get(word, ()))
+
+    def people_sharing_a_word(self, words: list[str]) -> list[Person]:
+        """The people whose n-th word is the n-th of ``words``, for some n, in the vocabulary's order."""
+        found = {index for place, word in enumerate(words) for index in self.by_place.get((place, word), ())}
+        return [self.people[index] for index in sorted(found)]
 
 
 def _words(text: str) -> tuple[str, ...]:

@@ -134,7 +134,9 @@ def _closer_as_word(typed: str, edits: int) -> bool:
 
 def _people_at(tokens: list[Token], i: int, names: Names) -> list[_Hit]:
     hits: list[_Hit] = []
-    for person in names.people:
+    # A person matches only with one word exact (``0 in edits`` below): the people to try share one.
+    words = [token.norm for token in tokens[i : i + names.longest]]
+    for person in names.people_sharing_a_word(words):
         size = len(person.parts)
         window = tokens[i : i + size]
         if size < 2 or len(window) < size or any(token.number for token in window):
@@ -149,8 +151,7 @@ def _people_at(tokens: list[Token], i: int, names: Names) -> list[_Hit]:
     if exact and _name_word_ok(tokens, i):
         hits.append(_Hit(1, True, exact[0] if len(exact) == 1 else None))
     elif not exact and token.norm not in KNOWN and len(token.norm) >= 3:
-        parts = {part for person in names.people for part in person.parts}
-        found = best(token.norm, parts)
+        found = best(token.norm, names.person_parts)
         if found is not None and not _closer_as_word(token.norm, found[1]):
             people = names.people_for_part(found[0])
             hits.append(_Hit(1, False, people[0] if len(people) == 1 else None))

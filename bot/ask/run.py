@@ -176,14 +176,15 @@ class _Query:
                 )
             )
         if flt.overdue_followups:
-            out.append(
-                exists().where(
-                    FollowUp.account_id == Account.id,
-                    FollowUp.status == FollowUpStatus.OPEN.value,
-                    FollowUp.due_date < today,
-                    or_(FollowUp.snoozed_until.is_(None), FollowUp.snoozed_until <= today),
-                )
+            # IN, not a correlated EXISTS: without statistics SQLite probes the (status, due_date) index
+            # once per account, reading every overdue follow-up each time (0.2 s for 20 accounts,
+            # minutes for 20,000); the list is read once this way. PostgreSQL plans both alike.
+            overdue = select(FollowUp.account_id).where(
+                FollowUp.status == FollowUpStatus.OPEN.value,
+                FollowUp.due_date < today,
+                or_(FollowUp.snoozed_until.is_(None), FollowUp.snoozed_until <= today),
             )
+            out.append(Account.id.in_(overdue))
         if flt.untouched_days is not None:
             since = _start_of(today - timedelta(days=flt.untouched_days))
             out.append(not_(exists().where(FollowUp.account_id == Account.id, FollowUp.created_at >= since)))
@@ -211,9 +212,9 @@ class _Query:
 
 async def _at_risk_outcomes(session: AsyncSession, query: _Query) -> list[int]:
     """The accounts passing the other conditions whose open outcomes include one at risk."""
-    candidates = query.narrow(select(Account.id)).where(
-        exists().where(Outcome.account_id == Account.id, Outcome.status == OutcomeStatus.OPEN.value)
-    )
+    # IN rather than EXISTS, as for overdue follow-ups: SQLite probed (status, due_date) per account.
+    open_outcomes = select(Outcome.account_id).where(Outcome.status == OutcomeStatus.OPEN.value)
+    candidates = query.narrow(select(Account.id)).where(Account.id.in_(open_outcomes))
     ids = sorted(set((await session.execute(candidates)).scalars()))
     if not ids:
         return []
