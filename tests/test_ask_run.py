@@ -92,6 +92,9 @@ async def test_account_fields_order_and_limit(db: Database, team: Team) -> None:
 
 async def test_activity_conditions(db: Database, team: Team) -> None:
     assert await names(db, Filter(detractor=True)) == ["Acme Rockets"]
+    # With an owner the condition is written another way (a probe per owned account): the same answer.
+    assert await names(db, Filter(owner=Owner("me"), detractor=True), asker=team.maya) == ["Acme Rockets"]
+    assert await names(db, Filter(owner=Owner("me"), detractor=True), asker=team.leo) == []
     # Café's overdue step is snoozed to a later day; Acme Robotics' overdue follow-up too.
     assert await names(db, Filter(overdue_milestones=True)) == ["Acme Rockets", "Grünfeld Maschinenbau"]
     assert await names(db, Filter(overdue_followups=True)) == ["Acme Rockets", "Brightwater Logistics"]

@@ -152,14 +152,18 @@ class _Query:
         out: list[Any] = []
         if flt.detractor:
             since = _start_of(today - timedelta(days=DETRACTOR_DAYS))
-            out.append(
-                exists().where(
-                    SurveyResponse.account_id == Account.id,
-                    SurveyResponse.kind == SurveyKind.NPS.value,
-                    SurveyResponse.score <= DETRACTOR_MAX,
-                    SurveyResponse.submitted_at >= since,
-                )
+            detractors = (
+                SurveyResponse.kind == SurveyKind.NPS.value,
+                SurveyResponse.score <= DETRACTOR_MAX,
+                SurveyResponse.submitted_at >= since,
             )
+            if flt.owner is not None:
+                # A few owned accounts: one index probe each (account_id, submitted_at) is quickest.
+                out.append(exists().where(SurveyResponse.account_id == Account.id, *detractors))
+            else:
+                # Everyone's: reading the recent detractors once beats 20,000 probes (SQLite: 22 ms
+                # instead of 68 ms at 20,000 accounts; for one person's accounts it is the other way).
+                out.append(Account.id.in_(select(SurveyResponse.account_id).where(*detractors)))
         if flt.open_feedback:
             out.append(
                 exists().where(
