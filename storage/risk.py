@@ -46,3 +46,28 @@ def at_risk(day: date, *, fall_points: float, fall_days: int) -> Any:  # a Subqu
         return union(red, falling()).subquery("at_risk")
     stored = rows(h.fall >= fall_points - FALL_TOLERANCE)
     return union(red, stored, falling(h.fall.is_(None))).subquery("at_risk")
+
+
+def moved(day: date, *, direction: str, points: float, days: int) -> Any:  # a Subquery
+    """(account_id) of the snapshots of ``day`` whose score moved ``points`` or more ``direction``
+    ("down" or "up") against ``days`` earlier.
+
+    Over the stored span (:data:`FALL_DAYS`) the stored ``fall`` answers from a covering index, and only
+    the rows without one are joined to their earlier snapshot, as in :func:`at_risk`: joining every
+    account's two snapshots read 40,000 wide rows at 20,000 accounts (45 ms on SQLite).
+    """
+    h = HealthSnapshot
+    past = aliased(HealthSnapshot)
+    needed = points - FALL_TOLERANCE
+
+    def worked_out(*where: ColumnElement[bool]) -> Any:
+        change = past.score - h.score if direction == "down" else h.score - past.score
+        earlier = and_(past.account_id == h.account_id, past.day == day - timedelta(days=days))
+        return select(h.account_id).where(h.day == day, *where, change >= needed).join(past, earlier)
+
+    if days != FALL_DAYS:
+        return worked_out().subquery("moved")
+    stored = h.fall >= needed if direction == "down" else h.fall <= -needed
+    return union(select(h.account_id).where(h.day == day, stored), worked_out(h.fall.is_(None))).subquery(
+        "moved"
+    )

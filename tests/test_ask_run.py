@@ -7,10 +7,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import update
 
 from bot.ask.filter import Filter, Owner, Trend
 from bot.ask.run import find, totals
 from storage.db import Database
+from storage.models import HealthSnapshot
 from tests.factories import TODAY, Team, day, seed_team
 
 
@@ -88,6 +90,27 @@ async def test_account_fields_order_and_limit(db: Database, team: Team) -> None:
         count, arr = await totals(session, top, asker_id=None, today=TODAY)
     assert [row.name for row in found.rows] == ["Brightwater Logistics", "Acme Rockets"]
     assert (found.total, found.arr) == (2, Decimal(1_048_000)) == (count, arr)
+
+
+async def test_a_trend_over_the_stored_span_reads_the_stored_fall(db: Database, team: Team) -> None:
+    """Snapshots written with their ``fall`` (as the health run writes them) answer from it; rows
+    without one are still worked out from the earlier snapshot, and another span always is."""
+    async with db.transaction() as session:
+        await session.execute(
+            update(HealthSnapshot)
+            .where(HealthSnapshot.day == TODAY, HealthSnapshot.account_id == team.acme_rockets)
+            .values(fall=44.0)  # 81 -> 37, stored
+        )
+        await session.execute(
+            update(HealthSnapshot)
+            .where(HealthSnapshot.day == TODAY, HealthSnapshot.account_id == team.brightwater)
+            .values(fall=-12.0)  # stored as risen 12: only the stored value says so
+        )
+    # Acme from its stored fall, Café (no stored fall) worked out.
+    assert await names(db, Filter(trend=Trend("down", 10.0, 30))) == ["Acme Rockets", "Café Lumière Studios"]
+    assert await names(db, Filter(trend=Trend("up", 10.0, 30))) == ["Brightwater Logistics"]
+    assert await names(db, Filter(trend=Trend("down", 44.0, 30))) == ["Acme Rockets"]
+    assert await names(db, Filter(trend=Trend("down", 44.1, 30))) == []
 
 
 async def test_activity_conditions(db: Database, team: Team) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import aliased
 from bot.ask.filter import Filter
 from bot.health.load import Accounts, load_inputs
 from bot.health.outcomes import Progress, evaluate
-from storage import queries
+from storage import queries, risk
 from storage.models import (
     Account,
     FeedbackItem,
@@ -88,7 +88,9 @@ class _Query:
             on = and_(self.current.account_id == Account.id, self.current.day == self.day)
             filtered = bool(flt.bands) or flt.score_min is not None or flt.score_max is not None
             stmt = stmt.join(self.current, on) if filtered or flt.trend else stmt.outerjoin(self.current, on)
-        if flt.trend is not None and self.day is not None:
+        if flt.trend is not None and self.day is not None and flt.sort == "fall_desc":
+            # Only "biggest fall first" needs each account's earlier score; the trend condition itself
+            # is read from the stored falls (:func:`storage.risk.moved`).
             then = self.day - timedelta(days=flt.trend.days)
             stmt = stmt.join(
                 self.earlier, and_(self.earlier.account_id == Account.id, self.earlier.day == then)
@@ -110,13 +112,10 @@ class _Query:
             out.append(self.current.score >= flt.score_min)
         if flt.score_max is not None:
             out.append(self.current.score <= flt.score_max)
-        if flt.trend is not None:
-            moved = (
-                self.earlier.score - self.current.score
-                if flt.trend.direction == "down"
-                else self.current.score - self.earlier.score
-            )
-            out.append(moved >= flt.trend.points)
+        if flt.trend is not None and self.day is not None:
+            trend = flt.trend
+            changed = risk.moved(self.day, direction=trend.direction, points=trend.points, days=trend.days)
+            out.append(Account.id.in_(select(changed.c.account_id)))
         if flt.renewal_from is not None:
             out.append(Account.renewal_date >= flt.renewal_from)
         if flt.renewal_to is not None:
