@@ -6,12 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from adapters.teams.delivery import (
-    RateLimiter,
-    RetryPolicy,
-    base_conversation_id,
-    retry_after_seconds,
-)
+from adapters.teams.delivery import RateLimiter, RetryPolicy, base_conversation_id
+from bot.delivery.pacing import retry_after_seconds
 from tests.teams_env import FakeTime
 
 

@@ -29,6 +29,7 @@ import structlog
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from adapters.connectors.errors import ConnectorError, ConnectorLimitError
+from bot.delivery import pacing
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -65,15 +66,8 @@ def _parse_json(text: str) -> Any:
 
 
 def retry_after_seconds(answer: HttpAnswer) -> float | None:
-    """The ``Retry-After`` header in seconds, when it is a number (an HTTP date is ignored)."""
-    raw = answer.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+    """The answer's ``Retry-After`` in seconds (a number or an HTTP date), None when it has none."""
+    return pacing.retry_after_seconds(answer.headers.get("Retry-After"))
 
 
 def _default_rate_limit(answer: HttpAnswer) -> float:

@@ -18,13 +18,12 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams import limits
+from bot.delivery.pacing import retry_after_seconds
 from bot.log import get_logger
 
 log = get_logger("touchpoint.teams.delivery")
@@ -64,24 +63,6 @@ class TeamsUnreachable(TeamsDeliveryError):
 def base_conversation_id(conversation_id: str) -> str:
     """A channel conversation without its ``;messageid=`` thread part."""
     return conversation_id.split(";", 1)[0]
-
-
-def retry_after_seconds(value: str | None, *, now: Callable[[], datetime] | None = None) -> float | None:
-    """``Retry-After`` as seconds: a number, or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    current = now() if now is not None else datetime.now(UTC)
-    return max(0.0, (moment - current).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,17 +200,6 @@ def error_detail(raw: bytes) -> dict[str, str]:
     }
 
 
-def retry_seconds(raw: str | None) -> float | None:
-    """A ``Retry-After`` in seconds when it is a number (an HTTP date is not waited for)."""
-    if raw is None:
-        return None
-    try:
-        seconds = float(raw)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
-
-
 __all__ = [
     "Unusable",
     "content_of",
@@ -219,5 +208,4 @@ __all__ = [
     "name_key",
     "parse_content",
     "person_named",
-    "retry_seconds",
 ]

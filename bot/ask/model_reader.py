@@ -23,7 +23,7 @@ Assumed, where endpoints differ: a 400 answer means the endpoint does not take o
 (servers that know JSON mode but not Structured Outputs, models that take no ``temperature``), so the
 question is asked once more in JSON mode without a temperature, and that form is kept from then on.
 A 429 is not waited for (the asker is waiting): the model is left alone for the ``Retry-After`` seconds
-it gave (a number; at most :data:`MAX_QUIET_SECONDS`), and questions are read without it meanwhile.
+it gave (seconds or a date; at most :data:`MAX_QUIET_SECONDS`), and questions are read without it meanwhile.
 """
 
 from __future__ import annotations
@@ -44,10 +44,10 @@ from bot.ask.model_answer import (
     error_detail,
     filter_from_answer,
     parse_content,
-    retry_seconds,
 )
 from bot.ask.model_prompt import request_body
 from bot.ask.reader import Reading, Vocabulary, read_question
+from bot.delivery.pacing import retry_after_seconds
 from bot.log import get_logger
 from bot.settings import Settings
 
@@ -176,7 +176,7 @@ class ModelReader:
         if answer.status in (401, 403):
             return Unusable("unauthorized", status=answer.status, detail=detail)
         if answer.status == 429:
-            wait = retry_seconds(answer.retry_after)
+            wait = retry_after_seconds(answer.retry_after)
             if wait:
                 self._quiet_until = self._clock() + min(wait, MAX_QUIET_SECONDS)
                 detail["quiet_seconds"] = f"{min(wait, MAX_QUIET_SECONDS):g}"

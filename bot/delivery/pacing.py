@@ -11,8 +11,10 @@ its own 429.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from bot.types import Platform
 from storage import pacing
@@ -74,3 +76,22 @@ class Pacer:
             self._held = {k: v for k, v in self._held.items() if v > until - timedelta(hours=1)}
         self._held[key] = max(until, self._held.get(key, until))
         await pacing.hold(self.db, key, until=until)
+
+
+def retry_after_seconds(value: str | None, *, now: Callable[[], datetime] | None = None) -> float | None:
+    """An HTTP ``Retry-After`` as seconds: a number, or an HTTP date (seconds from ``now`` until it);
+    None when absent or unreadable. Every outside service's 429 and 503 are read with this."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    current = now() if now is not None else datetime.now(UTC)
+    return max(0.0, (moment - current).total_seconds())
