@@ -5,7 +5,6 @@ sharing, refusals, the one-to-one routing without the command word, and the opti
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -49,6 +48,7 @@ from tests.factories import (
     text_of,
 )
 from tests.fakes.chat_completions import FakeChatCompletions
+from tests.fakes.chat_completions import fake as fake  # the fixture
 
 RED_MINE = "which of my accounts are red?"
 READ_RED_MINE = "Read as: Band red · owner you"
@@ -58,14 +58,6 @@ LONGEST = "pls " * 4 + "please " * 65 + RED_MINE  # 500 characters, and a questi
 @pytest.fixture
 async def team(db: Database) -> Team:
     return await seed_team(db)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeChatCompletions]:
-    server = FakeChatCompletions()
-    await server.start()
-    yield server
-    await server.close()
 
 
 async def actor_for_maya(db: Database) -> Actor:

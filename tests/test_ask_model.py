@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import AsyncIterator
 from dataclasses import fields
 from datetime import date
 from typing import Any
@@ -27,6 +26,7 @@ from bot.ask.model_reader import FALLBACK_NOTES, ModelReader, model_reader_from
 from bot.ask.reader import Reading, Vocabulary, read_question
 from bot.settings import Settings
 from tests.fakes.chat_completions import FakeChatCompletions
+from tests.fakes.chat_completions import fake as fake  # the fixture
 
 KEY = "sk-test-7f3a9c2e1b5d4a60e8"
 VOCABULARY = Vocabulary(
@@ -43,14 +43,6 @@ VOCABULARY = Vocabulary(
     tiers=("Gold", "Silver", "Bronze"),
 )
 QUESTION = "which of leo prak's entreprise accounts renew next month and are red?"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeChatCompletions]:
-    server = FakeChatCompletions()
-    await server.start()
-    yield server
-    await server.close()
 
 
 def reader_for(fake: FakeChatCompletions, **options: Any) -> ModelReader:

@@ -20,9 +20,11 @@ import asyncio
 import json
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
@@ -126,3 +128,12 @@ class FakeChatCompletions:
         kind, code, message = ERRORS.get(status, ("api_error", None, "Something went wrong."))
         error = {"message": message.format(key=key), "type": kind, "param": None, "code": code}
         return web.json_response({"error": error}, status=status, headers=headers)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeChatCompletions]:
+    """A started fake for one test (import it into a test module to use it as the fixture ``fake``)."""
+    server = FakeChatCompletions()
+    await server.start()
+    yield server
+    await server.close()
