@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -50,6 +51,7 @@ def register(registry: Registry) -> None:
 @dataclass(frozen=True, slots=True)
 class _Names:
     people: dict[str, int]
+    shared: frozenset[str]  # names more than one person has: a question cannot tell them apart
     segments: tuple[str, ...]
     tiers: tuple[str, ...]
     read_at: float
@@ -63,13 +65,18 @@ async def vocabulary_for(ctx: BotContext, request: Request) -> Vocabulary:
     names = _names.get(ctx.db)
     if names is None or time.monotonic() - names.read_at > VOCABULARY_SECONDS:
         async with ctx.db.sessions() as session:
-            people = {name: pid for pid, name in await session.execute(select(Person.id, Person.name))}
+            rows = (await session.execute(select(Person.id, Person.name).order_by(Person.id))).all()
+            people = {name: pid for pid, name in rows}
+            shared = frozenset(
+                name for name, count in Counter(name for _pid, name in rows).items() if count > 1
+            )
             segments = await session.scalars(
                 select(Account.segment).where(Account.segment.is_not(None)).distinct()
             )
             tiers = await session.scalars(select(Account.tier).where(Account.tier.is_not(None)).distinct())
             names = _Names(
                 people,
+                shared,
                 tuple(sorted(value for value in segments if value)),
                 tuple(sorted(value for value in tiers if value)),
                 time.monotonic(),
@@ -116,6 +123,9 @@ async def ask_command(ctx: BotContext, request: Request) -> Response:
     flt = reading.filter
     if flt is None or flt.empty:
         return _refusal(question, reading, request.share)
+    if flt.owner is not None and flt.owner.name is not None and flt.owner.name in _names[ctx.db].shared:
+        text = f"More than one person is called {flt.owner.name}, so I cannot tell whose accounts you mean."
+        return Reply(summary=text, blocks=(Text(text), Context(_read_as(flt, reading))), shared=request.share)
     today = vocabulary.today
     asker = request.actor.person_id
     if flt.aggregate is not None:

@@ -35,6 +35,7 @@ from tests.factories import (
     Team,
     actor_for,
     add_account,
+    add_person,
     add_snapshot,
     as_reply,
     ask,
@@ -212,6 +213,19 @@ async def test_private_by_default_and_shared_with_share(db: Database, team: Team
         assert (private.shared, shared.shared) == (False, True)
         # The same answer: "share" is not read as a word of the question.
         assert (shared.summary, shared.blocks) == (private.summary, private.blocks)
+
+
+async def test_a_name_two_people_share_is_not_guessed(db: Database, team: Team) -> None:
+    """Two people called Leo Park: whose accounts a question means cannot be told, so it is said."""
+    await add_person(db, "leo.park@example.org", "Leo Park", "csm")
+    reply = await ask(make_bot(db), await actor_for_maya(db), "ask leo park's red accounts")
+    assert (
+        reply.summary == "More than one person is called Leo Park, so I cannot tell whose accounts you mean."
+    )
+    assert "Grünfeld" not in text_of(reply) and not reply.buttons
+    # Someone only one person is called is read as before.
+    alone = await ask(make_bot(db), await actor_for_maya(db), "ask maya chen's red accounts")
+    assert "Acme Rockets" in listed(alone)
 
 
 async def test_only_a_registered_person_may_ask(db: Database, team: Team) -> None:
